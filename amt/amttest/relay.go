@@ -1,0 +1,143 @@
+// Package amttest provides an AMT relay responder for tests and demos: it
+// answers Relay Discovery with a Relay Advertisement and Request with a
+// Membership Query (RFC 7450 §5.1), with a programmable delay, drop, L flag
+// and decoy replies. It is to AMT what net/http/httptest is to HTTP.
+package amttest
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/amtrelay/amtrelay/amt"
+)
+
+// Behaviour says how a Relay answers. The zero value answers at once.
+type Behaviour struct {
+	// Delay holds each reply back this long.
+	Delay time.Duration
+	// Drop makes the relay send no genuine reply (decoys are still sent).
+	Drop bool
+	// Limit sets the L flag in Membership Queries: the relay is full.
+	Limit bool
+	// Decoys, if set, returns datagrams to send before the genuine reply,
+	// such as a copy with a wrong nonce, garbage or an oversized message.
+	Decoys func(reply []byte) [][]byte
+	// DecoyFrom, if set, sends the decoys from this socket instead, so they
+	// come from the wrong address or port.
+	DecoyFrom net.PacketConn
+}
+
+// Relay is a running responder. Its methods are safe for concurrent use.
+type Relay struct {
+	conn      *net.UDPConn
+	behaviour atomic.Pointer[Behaviour]
+	wg        sync.WaitGroup
+
+	discoveries atomic.Int64
+	requests    atomic.Int64
+}
+
+// Start listens on the UDP address addr, such as "127.0.0.2:0" or
+// "127.0.0.3:2268", and answers until Close.
+func Start(addr string) (*Relay, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, err
+	}
+	r := &Relay{conn: conn}
+	r.behaviour.Store(&Behaviour{})
+	r.wg.Add(1)
+	go r.serve()
+	return r, nil
+}
+
+// Addr is the address and port the relay listens on.
+func (r *Relay) Addr() netip.AddrPort { return r.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// Set changes how the relay answers from now on.
+func (r *Relay) Set(b Behaviour) { r.behaviour.Store(&b) }
+
+// Discoveries counts the Relay Discovery messages received.
+func (r *Relay) Discoveries() int64 { return r.discoveries.Load() }
+
+// Requests counts the Request messages received.
+func (r *Relay) Requests() int64 { return r.requests.Load() }
+
+// Close stops the relay and waits for replies in flight.
+func (r *Relay) Close() error {
+	err := r.conn.Close()
+	r.wg.Wait()
+	return err
+}
+
+func (r *Relay) serve() {
+	defer r.wg.Done()
+	buf := make([]byte, amt.MaxMessage)
+	for {
+		n, from, err := r.conn.ReadFromUDPAddrPort(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			continue
+		}
+		reply := r.answer(buf[:n])
+		if reply == nil {
+			continue
+		}
+		b := r.behaviour.Load()
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.send(b, reply, from)
+		}()
+	}
+}
+
+// answer builds the genuine reply to msg, or nil.
+func (r *Relay) answer(msg []byte) []byte {
+	if nonce, err := amt.ParseDiscovery(msg); err == nil {
+		r.discoveries.Add(1)
+		if nonce == 0 {
+			return nil // RFC 7450 §5.3.3.2 relays drop nonce 0
+		}
+		return amt.Advertisement{Nonce: nonce, Relay: r.Addr().Addr()}.Append(nil)
+	}
+	if req, err := amt.ParseRequest(msg); err == nil {
+		r.requests.Add(1)
+		return amt.MembershipQuery{
+			Limit:        r.behaviour.Load().Limit,
+			ResponseMAC:  [6]byte{0xa, 0xb, 0xc, 0xd, 0xe, 0xf},
+			Nonce:        req.Nonce,
+			GeneralQuery: amt.GeneralQuery(req.MLD, 125),
+		}.Append(nil)
+	}
+	return nil
+}
+
+func (r *Relay) send(b *Behaviour, reply []byte, to netip.AddrPort) {
+	if b.Delay > 0 {
+		time.Sleep(b.Delay)
+	}
+	dst := net.UDPAddrFromAddrPort(to)
+	if b.Decoys != nil {
+		var via net.PacketConn = r.conn
+		if b.DecoyFrom != nil {
+			via = b.DecoyFrom
+		}
+		for _, d := range b.Decoys(append([]byte(nil), reply...)) {
+			_, _ = via.WriteTo(d, dst)
+		}
+	}
+	if !b.Drop {
+		_, _ = r.conn.WriteTo(reply, dst)
+	}
+}
