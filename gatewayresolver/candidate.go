@@ -1,0 +1,128 @@
+package gatewayresolver
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Tier is the discovery mechanism a candidate came from. The default order of
+// tiers is RFC 8777 §3.1.2's: DNS-SD, then anycast, then DRIAD; the seed-style
+// lookup, when enabled, comes last.
+type Tier uint8
+
+// Tiers, in their default order.
+const (
+	TierDNSSD   Tier = iota + 1 // DNS-SD _amt._udp.<domain> (RFC 6763, RFC 8777 §3.1.2)
+	TierAnycast                 // the AMT anycast addresses (RFC 7450 §7)
+	TierDRIAD                   // AMTRELAY records of the source (RFC 8777)
+	TierSeed                    // A/AAAA at amt.<reverse name>, the pre-RFC procedure
+)
+
+// DefaultTierOrder is the order RFC 8777 §3.1.2 recommends, with the
+// optional seed-style tier last.
+var DefaultTierOrder = []Tier{TierDNSSD, TierAnycast, TierDRIAD, TierSeed}
+
+// String returns "dns-sd", "anycast", "driad" or "seed".
+func (t Tier) String() string {
+	switch t {
+	case TierDNSSD:
+		return "dns-sd"
+	case TierAnycast:
+		return "anycast"
+	case TierDRIAD:
+		return "driad"
+	case TierSeed:
+		return "seed"
+	}
+	return fmt.Sprintf("tier(%d)", uint8(t))
+}
+
+// MarshalText encodes t as its String.
+func (t Tier) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// ParseTier returns the tier whose String is s.
+func ParseTier(s string) (Tier, error) {
+	for _, t := range DefaultTierOrder {
+		if t.String() == s {
+			return t, nil
+		}
+	}
+	return 0, fmt.Errorf("gatewayresolver: unknown tier %q (want dns-sd, anycast, driad or seed)", s)
+}
+
+// Candidate is one relay address a gateway may connect to, or a relay name
+// that could not be resolved to any address.
+type Candidate struct {
+	// Addr is the relay's address and UDP port. It is the zero value for a
+	// type-3 name or SRV target that did not resolve; such a candidate is
+	// listed, with Usable false, so a caller sees what was skipped.
+	Addr netip.AddrPort
+	// Tier is where the candidate came from.
+	Tier Tier
+	// Precedence is the AMTRELAY precedence (DRIAD only; lower first,
+	// RFC 8777 §4.2.1).
+	Precedence uint8
+	// Priority and Weight are the SRV priority and weight (DNS-SD only;
+	// RFC 2782, RFC 6763 §5).
+	Priority, Weight uint16
+	// DiscoveryOptional is the AMTRELAY D-bit (RFC 8777 §4.2.2): the
+	// gateway may send a Request without Relay Discovery. Always false for
+	// other tiers.
+	DiscoveryOptional bool
+	// Name is the type-3 relay name (DRIAD) or the SRV target (DNS-SD) the
+	// address was resolved from, if any.
+	Name string
+	// Instance is the DNS-SD service instance name (DNS-SD only).
+	Instance string
+	// TXT holds the instance's TXT strings (DNS-SD only).
+	TXT []string
+	// Source is the local address the host would use to reach Addr, as
+	// Resolver.SourceFor reported it (RFC 6724 §5). Invalid when there is
+	// none.
+	Source Source
+	// Usable is false for candidates RFC 6724 §6 Rule 1 calls unusable: in
+	// hold-down (RFC 8777 §3.1.2), without a source address, or unresolved.
+	// Connect never tries them.
+	Usable bool
+	// HeldUntil is when the candidate's hold-down ends, if it has one.
+	HeldUntil time.Time
+	// Reason says why the candidate is where it is in the order.
+	Reason string
+}
+
+// Result is the outcome of Lookup: every candidate, in the order a gateway
+// should try them, and what went wrong along the way.
+type Result struct {
+	// Source is the multicast source address looked up.
+	Source netip.Addr
+	// ReverseName is its reverse-mapping name, the DRIAD query name.
+	ReverseName string
+	// Candidates are in connection order: usable ones first within each
+	// group, then unusable ones.
+	Candidates []Candidate
+	// NoRelay is true when DRIAD returned a type-0 record (RFC 8777 §4.2.3).
+	NoRelay bool
+	// Notes are the non-fatal problems met: lookups that failed, records
+	// skipped as malformed or of unknown type, duplicates dropped.
+	Notes []Note
+}
+
+// Usable returns the usable candidates, in order.
+func (r *Result) Usable() []Candidate {
+	var out []Candidate
+	for _, c := range r.Candidates {
+		if c.Usable {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Note is a non-fatal problem met by Lookup.
+type Note struct {
+	Tier Tier
+	Err  error
+}
+
+func (n Note) String() string { return n.Tier.String() + ": " + n.Err.Error() }

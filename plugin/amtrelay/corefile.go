@@ -1,0 +1,38 @@
+package amtrelay
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/coredns/caddy"
+)
+
+// position is where a directive sits in the Corefile, so that errors found
+// after parsing still name the file and line.
+type position struct {
+	file string
+	line int
+}
+
+func posOf(c *caddy.Controller) position { return position{file: c.File(), line: c.Line()} }
+
+// errorf formats an error the way caddy's c.Errf does, for this position.
+func (p position) errorf(format string, args ...any) error {
+	return errors.New(fmt.Sprintf("%s:%d - Error during parsing: ", p.file, p.line) + fmt.Sprintf(format, args...))
+}
+
+// nestedBlock calls property for each line of a "{ ... }" block that opens
+// on the current line, if there is one. caddy's NextBlock alone cannot tell
+// a nested block from the next line of the enclosing one.
+func nestedBlock(c *caddy.Controller, property func() error) error {
+	peek := c.Dispenser // a copy: reading ahead in it moves nothing in c
+	if !peek.NextArg() || peek.Val() != "{" {
+		return nil
+	}
+	for c.NextBlock() {
+		if err := property(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

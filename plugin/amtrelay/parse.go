@@ -1,0 +1,327 @@
+package amtrelay
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/pkg/cidr"
+	"github.com/coredns/coredns/plugin/pkg/fall"
+
+	"github.com/miekg/dns"
+)
+
+// Defaults for the Corefile properties.
+const (
+	defaultTTL = 30
+	maxTTL     = 86400
+	// defaultNS is the NS target when no `ns` is configured. Operators must
+	// set `ns` to the names the parent zone delegates to.
+	defaultNS = "localhost."
+)
+
+// config is what one amtrelay block says, before it is assembled into a
+// handler.
+type config struct {
+	pos      position
+	zoneArgs []string
+	relays   []*relay
+	byName   map[string]*relay
+	sources  []sourceDirective
+	policy   policy
+	answer   int
+	ttl      uint32
+	ns       []string
+	fall     fall.F
+}
+
+// sourceDirective is one `source` line before its relay names are resolved.
+type sourceDirective struct {
+	pos      position
+	prefixes []netip.Prefix
+	names    []string
+	group    *group
+}
+
+// parse reads the amtrelay block of the server block in c.
+func parse(c *caddy.Controller) (*AMTRelay, error) {
+	cfg := &config{byName: map[string]*relay{}, ttl: defaultTTL, policy: staticPolicy{}}
+	blocks := 0
+	for c.Next() {
+		if blocks++; blocks > 1 {
+			return nil, c.Err(plugin.ErrOnce.Error())
+		}
+		cfg.pos = posOf(c)
+		cfg.zoneArgs = c.RemainingArgs()
+		for c.NextBlock() {
+			if err := cfg.property(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return cfg.assemble(c.ServerBlockKeys)
+}
+
+// property parses one line of the block.
+func (cfg *config) property(c *caddy.Controller) error {
+	switch c.Val() {
+	case "relay":
+		return cfg.parseRelay(c)
+	case "source":
+		return cfg.parseSource(c)
+	case "policy":
+		p, err := parsePolicy(c)
+		if err != nil {
+			return err
+		}
+		cfg.policy = p
+	case "answer":
+		n, err := parseAnswer(c)
+		if err != nil {
+			return err
+		}
+		cfg.answer = n
+	case "ttl":
+		args := c.RemainingArgs()
+		if len(args) != 1 {
+			return c.ArgErr()
+		}
+		ttl, err := strconv.ParseUint(args[0], 10, 32)
+		if err != nil || ttl == 0 || ttl > maxTTL {
+			return c.Errf("ttl '%s' must be a number of seconds from 1 to %d", args[0], maxTTL)
+		}
+		cfg.ttl = uint32(ttl)
+	case "ns":
+		args := c.RemainingArgs()
+		if len(args) == 0 {
+			return c.ArgErr()
+		}
+		for _, n := range args {
+			if _, ok := dns.IsDomainName(n); !ok {
+				return c.Errf("ns '%s' is not a domain name", n)
+			}
+			cfg.ns = append(cfg.ns, plugin.Name(n).Normalize())
+		}
+	case "fallthrough":
+		cfg.fall.SetZonesFromArgs(c.RemainingArgs())
+	default:
+		return c.Errf("unknown property '%s'", c.Val())
+	}
+	return nil
+}
+
+// parseAnswer reads `answer N`: at most N relays per answer.
+func parseAnswer(c *caddy.Controller) (int, error) {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return 0, c.ArgErr()
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 1 || n > 255 {
+		return 0, c.Errf("answer '%s' must be a number of relays from 1 to 255", args[0])
+	}
+	return n, nil
+}
+
+// parsePolicy reads `policy NAME`.
+func parsePolicy(c *caddy.Controller) (policy, error) {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return nil, c.ArgErr()
+	}
+	switch args[0] {
+	case "static":
+		return staticPolicy{}, nil
+	}
+	return nil, c.Errf("unknown policy '%s' (want one of: static)", args[0])
+}
+
+// parseSource reads
+//
+//	source PREFIX... [RELAY...|none] [{ policy NAME; answer N }]
+func (cfg *config) parseSource(c *caddy.Controller) error {
+	args := c.RemainingArgs()
+	if len(args) == 0 {
+		return c.ArgErr()
+	}
+	sd := sourceDirective{pos: posOf(c), group: &group{pos: posOf(c)}}
+	for _, arg := range args {
+		switch {
+		case strings.Contains(arg, "/"):
+			p, err := netip.ParsePrefix(arg)
+			if err != nil {
+				return c.Errf("malformed prefix '%s': want CIDR notation such as 198.51.100.0/24 or 2001:db8:100::/48", arg)
+			}
+			if p.Addr().Is4In6() || p.Addr().Zone() != "" {
+				return c.Errf("malformed prefix '%s': use plain IPv4 or IPv6 notation", arg)
+			}
+			if p != p.Masked() {
+				return c.Errf("prefix '%s' has bits set past its length; did you mean '%s'?", arg, p.Masked())
+			}
+			sd.prefixes = append(sd.prefixes, p)
+		case arg == "none":
+			sd.group.noRelay = true
+		default:
+			if a, err := netip.ParseAddr(arg); err == nil {
+				return c.Errf("malformed prefix '%s': write a prefix in CIDR notation, such as %s/%d", arg, arg, a.BitLen())
+			}
+			sd.names = append(sd.names, arg)
+		}
+	}
+	if len(sd.prefixes) == 0 {
+		return c.Errf("source needs at least one prefix, such as 198.51.100.0/24")
+	}
+	if sd.group.noRelay && len(sd.names) > 0 {
+		return c.Errf("source lists relays and 'none': choose one")
+	}
+	err := nestedBlock(c, func() error {
+		switch c.Val() {
+		case "policy":
+			p, err := parsePolicy(c)
+			if err != nil {
+				return err
+			}
+			sd.group.policy = p
+		case "answer":
+			n, err := parseAnswer(c)
+			if err != nil {
+				return err
+			}
+			sd.group.answer = n
+		default:
+			return c.Errf("unknown property '%s' in source", c.Val())
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	cfg.sources = append(cfg.sources, sd)
+	return nil
+}
+
+// assemble resolves names, derives and checks zones, and builds the
+// handler.
+func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
+	if len(cfg.sources) == 0 {
+		return nil, cfg.pos.errorf("no source configured: add a line such as 'source 198.51.100.0/24 RELAY...'")
+	}
+	table := newPrefixTable()
+	var prefixes []netip.Prefix
+	for _, sd := range cfg.sources {
+		g := sd.group
+		if g.policy == nil {
+			g.policy = cfg.policy
+		}
+		if g.answer == 0 {
+			g.answer = cfg.answer
+		}
+		switch {
+		case g.noRelay:
+		case len(sd.names) == 0:
+			if len(cfg.relays) == 0 {
+				return nil, sd.pos.errorf("source has no relays: declare some with 'relay', or write 'none' for \"no relay\"")
+			}
+			g.relays = cfg.relays
+		default:
+			for _, n := range sd.names {
+				r, ok := cfg.byName[n]
+				if !ok {
+					return nil, sd.pos.errorf("unknown relay '%s': declare it with 'relay %s ADDRESS'", n, n)
+				}
+				if slices.Contains(g.relays, r) {
+					return nil, sd.pos.errorf("relay '%s' is listed twice", n)
+				}
+				g.relays = append(g.relays, r)
+			}
+		}
+		for _, p := range sd.prefixes {
+			if !table.add(p, g) {
+				return nil, sd.pos.errorf("prefix %s is configured twice", p)
+			}
+			prefixes = append(prefixes, p)
+		}
+	}
+
+	zones, err := cfg.zones(serverBlockKeys, prefixes)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.ns) == 0 {
+		cfg.ns = []string{defaultNS}
+		log.Warningf("%s:%d: no 'ns' configured, so zone apexes say NS %s: set 'ns' to the names the parent zones delegate to", cfg.pos.file, cfg.pos.line, defaultNS)
+	}
+	serial := uint32(time.Now().Unix())
+	a := &AMTRelay{Zones: zones, Fall: cfg.fall, sources: table, ttl: cfg.ttl, apexes: map[string]apex{}}
+	for _, z := range zones {
+		a.apexes[z] = newApex(z, cfg.ns, cfg.ttl, serial)
+	}
+	return a, nil
+}
+
+// zones returns the zones the plugin is authoritative for: the block's
+// arguments, else the server block keys; a root zone "." among them stands
+// for the reverse zones derived from the prefixes. Every prefix must lie
+// inside a zone.
+func (cfg *config) zones(serverBlockKeys []string, prefixes []netip.Prefix) ([]string, error) {
+	given := plugin.OriginsFromArgsOrServerBlock(cfg.zoneArgs, serverBlockKeys)
+	if len(given) == 0 {
+		given = []string{"."}
+	}
+	var zones []string
+	for _, z := range given {
+		if z == "." {
+			zones = append(zones, derivedZones(prefixes)...)
+			continue
+		}
+		if _, ok := zonePrefix(z); !ok {
+			return nil, cfg.pos.errorf("zone '%s' is not a reverse zone under in-addr.arpa. or ip6.arpa.", z)
+		}
+		zones = append(zones, z)
+	}
+	slices.Sort(zones)
+	zones = slices.Compact(zones)
+
+	for _, sd := range cfg.sources {
+		for _, p := range sd.prefixes {
+			if !covered(p, zones) {
+				return nil, sd.pos.errorf("prefix %s is in no zone this plugin serves (%s): serve its reverse zone %s too, or drop the prefix",
+					p, strings.Join(zones, " "), coveringZone(p))
+			}
+		}
+	}
+	return zones, nil
+}
+
+// derivedZones returns the reverse zones that cover prefixes, leaving out
+// any zone inside another.
+func derivedZones(prefixes []netip.Prefix) []string {
+	var zones []string
+	for _, p := range prefixes {
+		zones = append(zones, coveringZone(p))
+	}
+	slices.Sort(zones)
+	zones = slices.Compact(zones)
+	return slices.DeleteFunc(zones, func(z string) bool {
+		return slices.ContainsFunc(zones, func(parent string) bool { return parent != z && dns.IsSubDomain(parent, z) })
+	})
+}
+
+// covered reports whether every name of p lies in one of zones.
+func covered(p netip.Prefix, zones []string) bool {
+	_, n, err := net.ParseCIDR(p.String())
+	if err != nil {
+		return false
+	}
+	for _, name := range cidr.Reverse(cidr.Split(n)) {
+		if !plugin.Zones(zones).Contains(name) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,40 @@
+package amtrelay
+
+import (
+	"github.com/miekg/dns"
+)
+
+// checkQuery vets a query for one of the plugin's zones and returns the
+// rcode to fail it with, or RcodeSuccess:
+//   - opcodes other than QUERY: NOTIMP (RFC 1035 §4.1.1);
+//   - classes other than IN and ANY: REFUSED (the zones exist only in IN);
+//   - zone transfers: REFUSED, as the zones are synthesized;
+//   - more than one OPT record, or one not owned by the root: FORMERR
+//     (RFC 6891 §6.1.1).
+//
+// The server answers EDNS versions other than 0 with BADVERS before any
+// plugin runs.
+func checkQuery(r *dns.Msg) int {
+	if r.Opcode != dns.OpcodeQuery {
+		return dns.RcodeNotImplemented
+	}
+	switch r.Question[0].Qclass {
+	case dns.ClassINET, dns.ClassANY:
+	default:
+		return dns.RcodeRefused
+	}
+	switch r.Question[0].Qtype {
+	case dns.TypeAXFR, dns.TypeIXFR:
+		return dns.RcodeRefused
+	}
+	opts := 0
+	for _, rr := range r.Extra {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			opts++
+			if opts > 1 || rr.Header().Name != "." {
+				return dns.RcodeFormatError
+			}
+		}
+	}
+	return dns.RcodeSuccess
+}
