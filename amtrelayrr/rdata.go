@@ -44,7 +44,7 @@ var (
 	ErrUnknownType = errors.New("amtrelayrr: unknown relay type")
 	// ErrMismatch means a relay's value does not fit its relay type, such as
 	// an IPv6 address given with type 1.
-	ErrMismatch = errors.New("amtrelayrr: relay value does not match relay type")
+	ErrMismatch = errors.New("relay does not match its type")
 )
 
 // Relay is the RDATA of one AMTRELAY record (RFC 8777 §4.2).
@@ -280,7 +280,7 @@ func Parse(s string) (Relay, error) {
 		return Relay{}, fmt.Errorf("amtrelayrr: %q: relay type %q is not a number from 0 to %d", s, fields[2], MaxType)
 	}
 	if err := checkValueFitsType(RelayType(t), fields[3]); err != nil {
-		return Relay{}, fmt.Errorf("amtrelayrr: %q: %w", s, err)
+		return Relay{}, err
 	}
 	rr, err := dns.NewRR(". 0 IN AMTRELAY " + s)
 	if err != nil {

@@ -111,6 +111,9 @@ func (s *session) exchange(ctx context.Context, m *dns.Msg, server string) (*dns
 	if err := s.r.limiter.Wait(ctx); err != nil {
 		return nil, err
 	}
+	if f, ok := ctx.Value(sentHook{}).(func()); ok {
+		f()
+	}
 	resp, _, err := amtrelayrr.Exchange(ctx, &dns.Client{Net: "udp", UDPSize: DefaultEDNSSize}, m, server)
 	if err == nil && resp.Truncated {
 		if err := s.r.limiter.Wait(ctx); err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -18,8 +19,9 @@ var errNoAddresses = errors.New("no AAAA or A records")
 // resolveName resolves a relay name (AMTRELAY type 3, SRV target, seed
 // name) to addresses, RFC 8305 §3 style: the AAAA query goes out first and
 // the A query right after it, both at once. When one of them returns
-// addresses, the other gets ResolutionDelay more to answer; a query that
-// fails or is empty is waited for no longer. At most DefaultMaxAddrs
+// addresses, the other gets ResolutionDelay more to answer (counted from
+// when it left, should the rate limit have held it back); an answer that
+// fails or is empty ends no wait. At most DefaultMaxAddrs
 // addresses per family are kept. The error is set only when there are no
 // addresses.
 func (s *session) resolveName(ctx context.Context, name string) ([]netip.Addr, error) {
@@ -31,15 +33,27 @@ func (s *session) resolveName(ctx context.Context, name string) ([]netip.Addr, e
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	replies := make(chan reply, 2)
-	for _, qtype := range []uint16{dns.TypeAAAA, dns.TypeA} {
+	// sent[qtype] closes when that query has passed the rate limit (or
+	// ended). The A query waits for the AAAA one to leave, so a rate limit
+	// cannot reorder them, and the Resolution Delay counts from when the
+	// lagging query left, so local pacing does not eat into it.
+	sent := map[uint16]chan struct{}{dns.TypeAAAA: make(chan struct{}), dns.TypeA: make(chan struct{})}
+	start := func(qtype uint16) {
+		var once sync.Once
+		markSent := func() { once.Do(func() { close(sent[qtype]) }) }
 		go func() {
-			addrs, err := s.lookupAddrs(ctx, name, qtype)
+			defer markSent()
+			addrs, err := s.lookupAddrs(context.WithValue(ctx, sentHook{}, markSent), name, qtype)
 			replies <- reply{qtype, addrs, err}
 		}()
 	}
+	start(dns.TypeAAAA)
+	<-sent[dns.TypeAAAA]
+	start(dns.TypeA)
 
 	var v6, v4 []netip.Addr
 	var errs []error
+	var otherSent <-chan struct{}
 	var delay <-chan time.Time
 	pending := 2
 wait:
@@ -50,16 +64,20 @@ wait:
 			if rep.err != nil {
 				errs = append(errs, rep.err)
 			}
+			other := uint16(dns.TypeA)
 			if rep.qtype == dns.TypeAAAA {
 				v6 = rep.addrs
 			} else {
-				v4 = rep.addrs
+				v4, other = rep.addrs, dns.TypeAAAA
 			}
-			if len(rep.addrs) > 0 && delay == nil && pending > 0 {
-				t := time.NewTimer(s.r.resolutionDelay())
-				defer t.Stop()
-				delay = t.C
+			if len(rep.addrs) > 0 && delay == nil && otherSent == nil && pending > 0 {
+				otherSent = sent[other]
 			}
+		case <-otherSent:
+			otherSent = nil
+			t := time.NewTimer(s.r.resolutionDelay())
+			defer t.Stop()
+			delay = t.C
 		case <-delay:
 			break wait
 		case <-ctx.Done():
@@ -130,3 +148,7 @@ func usableRelayAddr(a netip.Addr) bool {
 	a = a.Unmap()
 	return a.IsValid() && !a.IsUnspecified() && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
+
+// sentHook is the context key of a func that session.exchange calls when a
+// query has passed the rate limit and is about to be sent.
+type sentHook struct{}
