@@ -115,8 +115,12 @@ func Exchange(ctx context.Context, c *dns.Client, m *dns.Msg, addr string) (*dns
 	if err := conn.WriteMsg(m); err != nil {
 		return nil, 0, err
 	}
+	_, udp := conn.Conn.(net.PacketConn)
 	for {
 		raw, err := conn.ReadMsgHeader(nil)
+		if udp && (errors.Is(err, dns.ErrShortRead) || err == nil && binary.BigEndian.Uint16(raw) != m.Id) {
+			continue // not a reply to m: skip it before trying to unpack it
+		}
 		if err != nil {
 			return nil, time.Since(start), err
 		}
@@ -127,7 +131,7 @@ func Exchange(ctx context.Context, c *dns.Client, m *dns.Msg, addr string) (*dns
 		if r.Id == m.Id {
 			return r, time.Since(start), nil
 		}
-		if _, ok := conn.Conn.(net.PacketConn); !ok {
+		if !udp {
 			return nil, time.Since(start), ErrIDMismatch
 		}
 	}

@@ -19,9 +19,9 @@ const (
 	TierSeed                    // A/AAAA at amt.<reverse name>, the pre-RFC procedure
 )
 
-// DefaultTierOrder is the order RFC 8777 §3.1.2 recommends, with the
+// defaultTierOrder is the order RFC 8777 §3.1.2 recommends, with the
 // optional seed-style tier last.
-var DefaultTierOrder = []Tier{TierDNSSD, TierAnycast, TierDRIAD, TierSeed}
+var defaultTierOrder = []Tier{TierDNSSD, TierAnycast, TierDRIAD, TierSeed}
 
 // String returns "dns-sd", "anycast", "driad" or "seed".
 func (t Tier) String() string {
@@ -43,7 +43,7 @@ func (t Tier) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
 // ParseTier returns the tier whose String is s.
 func ParseTier(s string) (Tier, error) {
-	for _, t := range DefaultTierOrder {
+	for _, t := range defaultTierOrder {
 		if t.String() == s {
 			return t, nil
 		}

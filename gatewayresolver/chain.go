@@ -107,11 +107,15 @@ func link(rrs []dns.RR, name string) (string, bool, error) {
 			continue
 		}
 		// RFC 6672 §2.2: replace the DNAME owner suffix with its target.
+		// A DNAME at the root replaces nothing but the root label.
 		labels := dns.Split(name)
-		keep := len(labels) - dns.CountLabel(dn.Hdr.Name)
-		next := name[:labels[keep]] + dns.Fqdn(dn.Target)
+		prefix := name
+		if keep := len(labels) - dns.CountLabel(dn.Hdr.Name); keep < len(labels) {
+			prefix = name[:labels[keep]]
+		}
+		next := prefix + dns.Fqdn(dn.Target)
 		if dn.Target == "." {
-			next = name[:labels[keep]]
+			next = prefix
 		}
 		if _, ok := dns.IsDomainName(next); !ok || len(next) > 254 {
 			return "", false, fmt.Errorf("gatewayresolver: DNAME %s → %s makes %s too long (RFC 6672 §2.2)", dn.Hdr.Name, dn.Target, name)

@@ -92,7 +92,7 @@ type Resolver struct {
 
 	// TierOrder overrides the order of tiers (RFC 8777 §3.1.2 allows
 	// administrative configuration to). Tiers it leaves out follow in
-	// DefaultTierOrder.
+	// their default order: DNS-SD, anycast, DRIAD, seed.
 	TierOrder []Tier
 	// Prefer lists relay addresses an administrator wants tried first, in
 	// this order, ahead of every tier. It does not revive unusable ones.
@@ -252,8 +252,8 @@ func (r *Resolver) listenPacket(ctx context.Context, network, address string) (n
 	return lc.ListenPacket(ctx, network, address)
 }
 
-// float64 returns a pseudorandom number in [0, 1) from Rand.
-func (r *Resolver) float64() float64 {
+// randFloat returns a pseudorandom number in [0, 1) from Rand.
+func (r *Resolver) randFloat() float64 {
 	if r.Rand == nil {
 		return rand.Float64()
 	}

@@ -186,8 +186,8 @@ race:
 		case <-timer.C:
 			if next < len(todo) {
 				launch()
+				timer.Reset(delay)
 			}
-			timer.Reset(delay)
 		case res := <-results:
 			running--
 			if r.record(race, res) {

@@ -113,6 +113,13 @@ func mustRR(t testing.TB, line string) dns.RR {
 	return rr
 }
 
+// with runs f, which may change the server's fields, under its lock.
+func (s *testServer) with(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f()
+}
+
 func (s *testServer) queries() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -146,7 +146,9 @@ func TestLookupBadRecords(t *testing.T) {
 		"0a0100000000",                   // type 1, 0.0.0.0
 		"0a02ff020000000000000000000001", // type 2, 15 octets
 	} {
-		srv.rrs = append(srv.rrs, &dns.RFC3597{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeAMTRELAY, Class: dns.ClassINET, Ttl: 60}, Rdata: hexRdata})
+		srv.with(func() {
+			srv.rrs = append(srv.rrs, &dns.RFC3597{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeAMTRELAY, Class: dns.ClassINET, Ttl: 60}, Rdata: hexRdata})
+		})
 	}
 	res, err := lookup(t, testResolver(srv.Addr), rfcSource)
 	if err != nil {
@@ -217,7 +219,7 @@ func TestLookupIPv6Source(t *testing.T) {
 // TestLookupTCPFallback: a truncated UDP reply is retried over TCP.
 func TestLookupTCPFallback(t *testing.T) {
 	srv := startServer(t, rfc8777Zone...)
-	srv.truncateUDP = true
+	srv.with(func() { srv.truncateUDP = true })
 	res, err := lookup(t, testResolver(srv.Addr), rfcSource)
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +241,7 @@ func TestLookupCNAMEChain(t *testing.T) {
 			"12.0-25.100.51.198.in-addr.arpa. 60 IN CNAME relays.sender.example.",
 			"relays.sender.example. 60 IN AMTRELAY 10 0 1 203.0.113.15",
 		)
-		srv.chase = chase
+		srv.with(func() { srv.chase = chase })
 		res, err := lookup(t, testResolver(srv.Addr), rfcSource)
 		if err != nil {
 			t.Fatalf("chase=%v: %v", chase, err)
@@ -280,7 +282,7 @@ func TestLookupCNAMELoop(t *testing.T) {
 			"a.example. 60 IN CNAME b.example.",
 			"b.example. 60 IN CNAME 12.100.51.198.in-addr.arpa.",
 		)
-		srv.chase = chase
+		srv.with(func() { srv.chase = chase })
 		res, err := lookup(t, testResolver(srv.Addr), rfcSource)
 		if !errors.Is(err, ErrNoCandidates) {
 			t.Fatalf("err = %v", err)
@@ -299,7 +301,7 @@ func TestLookupChainTooLong(t *testing.T) {
 	lines = append(lines, "c12.example. 60 IN AMTRELAY 10 0 1 203.0.113.15")
 	for _, chase := range []bool{false, true} {
 		srv := startServer(t, lines...)
-		srv.chase = chase
+		srv.with(func() { srv.chase = chase })
 		r := testResolver(srv.Addr)
 		_, err := lookup(t, r, rfcSource)
 		if !errors.Is(err, ErrNoCandidates) || !strings.Contains(err.Error(), ErrChainTooLong.Error()) {
@@ -316,18 +318,19 @@ func TestLookupChainTooLong(t *testing.T) {
 	}
 }
 
-
 // TestLookupIgnoresOffChainRecords: records the reply carries for other
 // names are not believed.
 func TestLookupIgnoresOffChainRecords(t *testing.T) {
 	srv := startServer(t, "12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 10 0 1 203.0.113.15")
-	srv.raw = func(req *dns.Msg) []byte {
-		m := srv.reply(req, "udp")
-		forged := mustRR(t, "13.100.51.198.in-addr.arpa. 60 IN AMTRELAY 0 0 1 192.0.2.66")
-		m.Answer = append([]dns.RR{forged}, m.Answer...)
-		b, _ := m.Pack()
-		return b
-	}
+	forged := mustRR(t, "13.100.51.198.in-addr.arpa. 60 IN AMTRELAY 0 0 1 192.0.2.66")
+	srv.with(func() {
+		srv.raw = func(req *dns.Msg) []byte {
+			m := srv.reply(req, "udp")
+			m.Answer = append([]dns.RR{forged}, m.Answer...)
+			b, _ := m.Pack()
+			return b
+		}
+	})
 	res, err := lookup(t, testResolver(srv.Addr), rfcSource)
 	if err != nil {
 		t.Fatal(err)
@@ -342,18 +345,24 @@ func TestLookupIgnoresOffChainRecords(t *testing.T) {
 // candidates.
 func TestLookupMalformedReplies(t *testing.T) {
 	for name, mangle := range map[string]func(req *dns.Msg, good []byte) []byte{
-		"garbage":        func(req *dns.Msg, good []byte) []byte { return append(good[:2:2], 0xff, 0xff, 0xff) },
-		"cut in record":  func(req *dns.Msg, good []byte) []byte { return good[:len(good)-3] },
-		"rdlength past":  func(req *dns.Msg, good []byte) []byte { g := append([]byte(nil), good...); g[len(g)-7] = 0xff; return g },
+		"garbage":       func(req *dns.Msg, good []byte) []byte { return append(good[:2:2], 0xff, 0xff, 0xff) },
+		"cut in record": func(req *dns.Msg, good []byte) []byte { return good[:len(good)-3] },
+		"rdlength past": func(req *dns.Msg, good []byte) []byte {
+			g := append([]byte(nil), good...)
+			g[len(g)-7] = 0xff
+			return g
+		},
 		"other question": func(req *dns.Msg, good []byte) []byte { return packReply(req, "13.100.51.198.in-addr.arpa.", true) },
 		"no QR bit":      func(req *dns.Msg, good []byte) []byte { return packReply(req, req.Question[0].Name, false) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv := startServer(t, "12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 10 0 1 203.0.113.15")
-			srv.raw = func(req *dns.Msg) []byte {
-				good, _ := srv.reply(req, "udp").Pack()
-				return mangle(req, good)
-			}
+			srv.with(func() {
+				srv.raw = func(req *dns.Msg) []byte {
+					good, _ := srv.reply(req, "udp").Pack()
+					return mangle(req, good)
+				}
+			})
 			r := testResolver(srv.Addr)
 			r.RetryInitial = 50 * time.Millisecond
 			res, err := lookup(t, r, rfcSource)
@@ -379,7 +388,7 @@ func packReply(req *dns.Msg, qname string, qr bool) []byte {
 // back-off, and a second server is asked when the first fails.
 func TestLookupRetriesTimeouts(t *testing.T) {
 	srv := startServer(t, rfc8777Zone[0])
-	srv.drop[qkey("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)] = 1
+	srv.with(func() { srv.drop[qkey("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)] = 1 })
 	r := testResolver(srv.Addr)
 	r.RetryInitial = 100 * time.Millisecond
 	start := time.Now()
@@ -392,7 +401,7 @@ func TestLookupRetriesTimeouts(t *testing.T) {
 	}
 
 	refusing := startServer(t)
-	refusing.rcode[qkey("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)] = dns.RcodeRefused
+	refusing.with(func() { refusing.rcode[qkey("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)] = dns.RcodeRefused })
 	good := startServer(t, rfc8777Zone[0])
 	res, err = lookup(t, testResolver(refusing.Addr, good.Addr), rfcSource)
 	if err != nil || len(res.Candidates) != 1 {
@@ -400,7 +409,7 @@ func TestLookupRetriesTimeouts(t *testing.T) {
 	}
 
 	dead := startServer(t)
-	dead.drop[qkey("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)] = 100
+	dead.with(func() { dead.drop[qkey("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)] = 100 })
 	r = testResolver(dead.Addr)
 	r.RetryInitial, r.RetryMax, r.Attempts = 40*time.Millisecond, 80*time.Millisecond, 3
 	_, err = lookup(t, r, rfcSource)

@@ -30,6 +30,7 @@ func (s *session) resolveName(ctx context.Context, name string) ([]netip.Addr, e
 		addrs []netip.Addr
 		err   error
 	}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	replies := make(chan reply, 2)
@@ -95,8 +96,8 @@ wait:
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
+	if err := parent.Err(); err != nil {
+		return nil, err
 	}
 	return nil, fmt.Errorf("%s: %w", strings.TrimSuffix(name, "."), errNoAddresses)
 }

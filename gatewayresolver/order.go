@@ -26,11 +26,11 @@ type item struct {
 type stage int
 
 const (
-	stageTie     stage = iota // nothing but the pseudorandom order
-	stagePrefer               // Resolver.Prefer
-	stageTier                 // tier order (RFC 8777 §3.1.2)
-	stageGroup                // DRIAD precedence or SRV priority
-	stage6724                 // RFC 6724 §6 rules 1-9
+	stageTie    stage = iota // nothing but the pseudorandom order
+	stagePrefer              // Resolver.Prefer
+	stageTier                // tier order (RFC 8777 §3.1.2)
+	stageGroup               // DRIAD precedence or SRV priority
+	stage6724                // RFC 6724 §6 rules 1-9
 )
 
 // order sorts candidates as RFC 8777 §3.1.2 says and explains each
@@ -103,10 +103,10 @@ func (r *Resolver) order(cands []Candidate) []Candidate {
 }
 
 // tierRanks gives each tier its position: TierOrder's tiers first, then the
-// rest in DefaultTierOrder.
+// rest in the default order.
 func tierRanks(order []Tier) map[Tier]int {
 	ranks := map[Tier]int{}
-	for _, t := range append(slices.Clone(order), DefaultTierOrder...) {
+	for _, t := range append(slices.Clone(order), defaultTierOrder...) {
 		if _, ok := ranks[t]; !ok {
 			ranks[t] = len(ranks)
 		}
@@ -129,7 +129,7 @@ func (r *Resolver) tieKey(c Candidate) float64 {
 			w *= float64(c.Weight)
 		}
 	}
-	u := r.float64()
+	u := r.randFloat()
 	if !(w > 0) || math.IsInf(w, 0) {
 		return u - 1
 	}

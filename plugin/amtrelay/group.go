@@ -1,20 +1,42 @@
 package amtrelay
 
+import (
+	"cmp"
+	"slices"
+	"sync/atomic"
+)
+
 // group is what one `source` directive configures: the relays that have
 // multicast connectivity to its prefixes and how to choose among them.
 type group struct {
+	// id numbers groups within a server block, for cache keys.
+	id int
 	// relays serve the group's prefixes, in Corefile order.
 	relays []*relay
 	// noRelay answers "0 0 0 .": do not use AMT for these sources.
 	noRelay bool
 	policy  policy
-	// answer caps the number of relays in an answer; 0 means all.
+	// answer caps the number of relays in an answer; 0 means the policy's
+	// default.
 	answer int
 	pos    position
+
+	// next is the round-robin policy's counter.
+	next atomic.Uint64
+	// cumWeight[i] is the sum of the weights of relays[:i+1], and
+	// byWeight the relays by descending weight, for the weighted policy.
+	cumWeight []float64
+	byWeight  []*relay
 }
 
-// choice is one relay placed in an answer, with the precedence it gets.
-type choice struct {
-	relay      *relay
-	precedence uint8
+// prepare computes what the group's policies precompute.
+func (g *group) prepare() {
+	g.cumWeight = make([]float64, len(g.relays))
+	sum := 0.0
+	for i, r := range g.relays {
+		sum += r.weight
+		g.cumWeight[i] = sum
+	}
+	g.byWeight = slices.Clone(g.relays)
+	slices.SortStableFunc(g.byWeight, func(a, b *relay) int { return cmp.Compare(b.weight, a.weight) })
 }

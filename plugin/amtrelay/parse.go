@@ -3,12 +3,14 @@ package amtrelay
 import (
 	"net"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/cidr"
 	"github.com/coredns/coredns/plugin/pkg/fall"
@@ -38,6 +40,9 @@ type config struct {
 	ttl      uint32
 	ns       []string
 	fall     fall.F
+	geoip    *geoDB
+	explain  bool
+	allDown  allDownAction
 }
 
 // sourceDirective is one `source` line before its relay names are resolved.
@@ -109,6 +114,23 @@ func (cfg *config) property(c *caddy.Controller) error {
 		}
 	case "fallthrough":
 		cfg.fall.SetZonesFromArgs(c.RemainingArgs())
+	case "geoip":
+		return cfg.parseGeoIP(c)
+	case "explain":
+		if len(c.RemainingArgs()) != 0 {
+			return c.ArgErr()
+		}
+		cfg.explain = true
+	case "all-down":
+		args := c.RemainingArgs()
+		if len(args) != 1 {
+			return c.ArgErr()
+		}
+		action, ok := allDownKeywords[args[0]]
+		if !ok {
+			return c.Errf("all-down '%s' must be fail-open, no-relay or servfail", args[0])
+		}
+		cfg.allDown = action
 	default:
 		return c.Errf("unknown property '%s'", c.Val())
 	}
@@ -128,17 +150,87 @@ func parseAnswer(c *caddy.Controller) (int, error) {
 	return n, nil
 }
 
-// parsePolicy reads `policy NAME`.
+// parsePolicy reads `policy NAME [ARGS...]`.
 func parsePolicy(c *caddy.Controller) (policy, error) {
 	args := c.RemainingArgs()
-	if len(args) != 1 {
+	if len(args) == 0 {
 		return nil, c.ArgErr()
 	}
-	switch args[0] {
-	case "static":
-		return staticPolicy{}, nil
+	name, params := args[0], args[1:]
+	noParams := func(p policy) (policy, error) {
+		if len(params) != 0 {
+			return nil, c.Errf("policy %s takes no arguments", name)
+		}
+		return p, nil
 	}
-	return nil, c.Errf("unknown policy '%s' (want one of: static)", args[0])
+	switch name {
+	case "static":
+		return noParams(staticPolicy{})
+	case "closest":
+		return noParams(closestPolicy{})
+	case "least-load":
+		return noParams(leastLoadPolicy{})
+	case "failover":
+		return noParams(failoverPolicy{})
+	case "round-robin":
+		return noParams(roundRobinPolicy{})
+	case "weighted":
+		return noParams(weightedPolicy{})
+	case "spill-over":
+		p := spillOverPolicy{low: defaultSpillLow, high: defaultSpillHigh, spread: defaultSpillSpread}
+		if len(params) != 0 && len(params) != 2 && len(params) != 3 {
+			return nil, c.Errf("policy spill-over takes LOW HIGH [SPREAD], such as 'spill-over 0.7 0.9 3'")
+		}
+		if len(params) >= 2 {
+			low, err1 := strconv.ParseFloat(params[0], 64)
+			high, err2 := strconv.ParseFloat(params[1], 64)
+			if err1 != nil || err2 != nil || !(low >= 0 && low < high && high <= 1) {
+				return nil, c.Errf("policy spill-over marks '%s %s' must be load/capacity fractions with 0 <= LOW < HIGH <= 1", params[0], params[1])
+			}
+			p.low, p.high = low, high
+		}
+		if len(params) == 3 {
+			n, err := strconv.Atoi(params[2])
+			if err != nil || n < 1 || n > 64 {
+				return nil, c.Errf("policy spill-over SPREAD '%s' must be a number of relays from 1 to 64", params[2])
+			}
+			p.spread = n
+		}
+		return p, nil
+	}
+	return nil, c.Errf("unknown policy '%s' (want one of: static, closest, least-load, spill-over, weighted, failover, round-robin)", name)
+}
+
+// parseGeoIP reads `geoip PATH [{ reload DURATION }]`.
+func (cfg *config) parseGeoIP(c *caddy.Controller) error {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return c.ArgErr()
+	}
+	path := args[0]
+	if root := dnsserver.GetConfig(c).Root; root != "" && !filepath.IsAbs(path) {
+		path = filepath.Join(root, path)
+	}
+	g := &geoDB{path: path, interval: defaultGeoIPReload}
+	err := nestedBlock(c, func() error {
+		switch c.Val() {
+		case "reload":
+			args := c.RemainingArgs()
+			if len(args) != 1 {
+				return c.ArgErr()
+			}
+			d, err := time.ParseDuration(args[0])
+			if err != nil || d < 10*time.Millisecond {
+				return c.Errf("geoip reload '%s' must be a duration of at least 10ms, such as 5s", args[0])
+			}
+			g.interval = d
+		default:
+			return c.Errf("unknown property '%s' in geoip", c.Val())
+		}
+		return nil
+	})
+	cfg.geoip = g
+	return err
 }
 
 // parseSource reads
@@ -213,8 +305,11 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 	}
 	table := newPrefixTable()
 	var prefixes []netip.Prefix
-	for _, sd := range cfg.sources {
+	var groups []*group
+	for i, sd := range cfg.sources {
 		g := sd.group
+		g.id = i
+		groups = append(groups, g)
 		if g.policy == nil {
 			g.policy = cfg.policy
 		}
@@ -240,6 +335,7 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 				g.relays = append(g.relays, r)
 			}
 		}
+		g.prepare()
 		for _, p := range sd.prefixes {
 			if !table.add(p, g) {
 				return nil, sd.pos.errorf("prefix %s is configured twice", p)
@@ -257,7 +353,15 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 		log.Warningf("%s:%d: no 'ns' configured, so zone apexes say NS %s: set 'ns' to the names the parent zones delegate to", cfg.pos.file, cfg.pos.line, defaultNS)
 	}
 	serial := uint32(time.Now().Unix())
-	a := &AMTRelay{Zones: zones, Fall: cfg.fall, sources: table, ttl: cfg.ttl, apexes: map[string]apex{}}
+	sel := newSelector()
+	sel.geo = cfg.geoip
+	a := &AMTRelay{
+		Zones: zones, Fall: cfg.fall, sources: table, groups: groups, relays: cfg.relays, ttl: cfg.ttl,
+		apexes: map[string]apex{}, sel: sel, explain: cfg.explain, allDown: cfg.allDown, checkECSLength: true, pos: cfg.pos,
+	}
+	if cfg.geoip != nil {
+		cfg.geoip.onLoad = a.geoLoaded
+	}
 	for _, z := range zones {
 		a.apexes[z] = newApex(z, cfg.ns, cfg.ttl, serial)
 	}

@@ -2,6 +2,7 @@ package amtrelay
 
 import (
 	"errors"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -59,6 +60,12 @@ func (cfg *config) parseRelay(c *caddy.Controller) error {
 	}
 
 	var precedenceSet, dSet bool
+	var attrs struct {
+		location     *point
+		capacity     float64
+		load, weight *float64
+		drained      bool
+	}
 	err := nestedBlock(c, func() error {
 		switch c.Val() {
 		case "precedence":
@@ -82,6 +89,41 @@ func (cfg *config) parseRelay(c *caddy.Controller) error {
 				return c.Errf("relay '%s': the D-bit is already given", name)
 			}
 			rec.DiscoveryOptional, dSet = true, true
+		case "location":
+			args := c.RemainingArgs()
+			if len(args) != 2 {
+				return c.Errf("relay '%s': location wants LATITUDE LONGITUDE in degrees, such as 'location 52.2053 0.1218'", name)
+			}
+			lat, err1 := strconv.ParseFloat(args[0], 64)
+			lon, err2 := strconv.ParseFloat(args[1], 64)
+			p, err := newPoint(lat, lon)
+			if err1 != nil || err2 != nil || err != nil {
+				return c.Errf("relay '%s': location '%s %s' must be a latitude in [-90, 90] and a longitude in [-180, 180]", name, args[0], args[1])
+			}
+			attrs.location = &p
+		case "capacity", "load", "weight":
+			prop := c.Val()
+			args := c.RemainingArgs()
+			if len(args) != 1 {
+				return c.ArgErr()
+			}
+			v, err := strconv.ParseFloat(args[0], 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || (prop == "capacity" && v == 0) {
+				return c.Errf("relay '%s': %s '%s' must be a finite number, at least 0 (capacity above 0)", name, prop, args[0])
+			}
+			switch prop {
+			case "capacity":
+				attrs.capacity = v
+			case "load":
+				attrs.load = &v
+			case "weight":
+				attrs.weight = &v
+			}
+		case "drain":
+			if len(c.RemainingArgs()) != 0 {
+				return c.ArgErr()
+			}
+			attrs.drained = true
 		default:
 			return c.Errf("unknown property '%s' in relay '%s'", c.Val(), name)
 		}
@@ -99,6 +141,17 @@ func (cfg *config) parseRelay(c *caddy.Controller) error {
 	r, err := newRelay(name, rec, len(cfg.relays), pos)
 	if err != nil {
 		return pos.errorf("relay '%s': %v", name, err)
+	}
+	r.configured = attrs.location
+	r.drained = attrs.drained
+	if attrs.capacity > 0 {
+		r.capacity = attrs.capacity
+	}
+	if attrs.weight != nil {
+		r.weight = *attrs.weight
+	}
+	if attrs.load != nil {
+		r.load.Store(&loadSample{value: *attrs.load, static: true})
 	}
 	cfg.relays = append(cfg.relays, r)
 	cfg.byName[name] = r

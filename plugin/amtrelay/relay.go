@@ -2,13 +2,17 @@ package amtrelay
 
 import (
 	"encoding/hex"
+	"math"
+	"sync/atomic"
+	"time"
 
 	"github.com/amtrelay/amtrelay/amtrelayrr"
 
 	"github.com/miekg/dns"
 )
 
-// relay is one configured AMT relay.
+// relay is one configured AMT relay, and what is known of it while the
+// server runs.
 type relay struct {
 	// name is the relay's name in the Corefile, used in logs and metrics.
 	name string
@@ -20,8 +24,31 @@ type relay struct {
 	order int
 	pos   position
 
+	// configured holds the Corefile's `location`, if any; otherwise the
+	// relay's address is looked up in the GeoIP database (geo).
+	configured *point
+	geo        atomic.Pointer[point]
+	// capacity is what load is measured against (default 1).
+	capacity float64
+	// weight is the share of answers the weighted policy gives the relay.
+	weight float64
+	// drained relays get no new clients.
+	drained bool
+
+	// down is set by the health probe; load by a load source.
+	down atomic.Bool
+	load atomic.Pointer[loadSample]
+
 	// rdataTail is the hex RDATA after the precedence octet, packed once.
 	rdataTail string
+}
+
+// loadSample is one load reading and when it was taken. Static samples,
+// from the Corefile, never age.
+type loadSample struct {
+	value  float64
+	at     time.Time
+	static bool
 }
 
 // newRelay packs r's record once, so answers only prepend a precedence.
@@ -30,7 +57,40 @@ func newRelay(name string, record amtrelayrr.Relay, order int, pos position) (*r
 	if err != nil {
 		return nil, err
 	}
-	return &relay{name: name, record: record, order: order, pos: pos, rdataTail: hex.EncodeToString(b[1:])}, nil
+	return &relay{name: name, record: record, order: order, pos: pos, capacity: 1, weight: 1, rdataTail: hex.EncodeToString(b[1:])}, nil
+}
+
+// location returns where the relay is: configured, or from the GeoIP
+// database.
+func (r *relay) location() (point, bool) {
+	if r.configured != nil {
+		return *r.configured, true
+	}
+	if p := r.geo.Load(); p != nil {
+		return *p, true
+	}
+	return point{}, false
+}
+
+// value is the relay's address or name.
+func (r *relay) value() string {
+	if r.record.Type == amtrelayrr.TypeName {
+		return r.record.Name
+	}
+	return r.record.Addr.String()
+}
+
+// eligible reports whether the relay may be handed to new clients.
+func (r *relay) eligible() bool { return !r.drained && !r.down.Load() }
+
+// utilisation is load/capacity, or NaN when the load is unknown or older
+// than maxAge (0: no limit).
+func (r *relay) utilisation(now time.Time, maxAge time.Duration) float64 {
+	s := r.load.Load()
+	if s == nil || (!s.static && maxAge > 0 && now.Sub(s.at) > maxAge) {
+		return math.NaN()
+	}
+	return s.value / r.capacity
 }
 
 // hexOctet holds the two hex digits of every octet value.

@@ -1,6 +1,8 @@
 package amtrelay
 
 import (
+	"fmt"
+
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
@@ -24,9 +26,72 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
-	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
+	config := dnsserver.GetConfig(c)
+	c.OnStartup(func() error {
+		if err := a.checkServerBlock(config); err != nil {
+			return plugin.Error(pluginName, err)
+		}
+		return a.startup()
+	})
+	c.OnShutdown(a.shutdown)
+	config.AddPlugin(func(next plugin.Handler) plugin.Handler {
 		a.Next = next
 		return a
 	})
 	return nil
+}
+
+// checkServerBlock looks at the plugins around this one, once the server
+// block is assembled.
+func (a *AMTRelay) checkServerBlock(config *dnsserver.Config) error {
+	// The cache plugin keys on name, type, class and the DO and CD bits
+	// only: it would hand one client's tailored answer to every client.
+	if config.Handler("cache") != nil {
+		for _, g := range a.groups {
+			if g.policy.clientDependent() {
+				return a.pos.errorf("policy %s (line %d) tailors answers to each client, and the cache plugin in this server block would serve one client's answer to all: remove cache, or use a policy that does not depend on the client (static, failover, weighted, round-robin)",
+					g.policy, g.pos.line)
+			}
+		}
+	}
+	// rewrite may add or change the ECS option after it arrived, so the
+	// received OPT length no longer tells the address length.
+	if config.Handler("rewrite") != nil {
+		a.checkECSLength = false
+		log.Infof("%s", fmt.Sprintf("%s:%d: rewrite is in this server block, so ECS address lengths are not checked against the OPT record as received", a.pos.file, a.pos.line))
+	}
+	return nil
+}
+
+// startup starts what runs in the background: the GeoIP watcher.
+func (a *AMTRelay) startup() error {
+	if a.sel.geo != nil {
+		a.sel.geo.start()
+	}
+	return nil
+}
+
+// shutdown stops it again; it runs on every reload too.
+func (a *AMTRelay) shutdown() error {
+	if a.sel.geo != nil {
+		a.sel.geo.shutdown()
+	}
+	return nil
+}
+
+// geoLoaded runs after a GeoIP database loads: relays without a configured
+// location are placed by their address, and cached orders are retired.
+func (a *AMTRelay) geoLoaded(db *geoReader) {
+	for _, r := range a.relays {
+		if r.configured != nil || !r.record.Addr.IsValid() {
+			continue
+		}
+		if l := db.lookup(r.record.Addr); l.known {
+			p := l.p
+			r.geo.Store(&p)
+		} else {
+			r.geo.Store(nil)
+		}
+	}
+	a.sel.cache.invalidate()
 }

@@ -15,7 +15,17 @@ func TestSetupErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown property", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24\nbogus 1\n}", []string{":4 ", "unknown property 'bogus'"}},
-		{"unknown relay property", "amtrelay {\nrelay r 192.0.2.1 {\nweight x\n}\nsource 198.51.100.0/24\n}", []string{":3 ", "unknown property 'weight' in relay 'r'"}},
+		{"unknown relay property", "amtrelay {\nrelay r 192.0.2.1 {\nbogus x\n}\nsource 198.51.100.0/24\n}", []string{":3 ", "unknown property 'bogus' in relay 'r'"}},
+		{"bad weight", "amtrelay {\nrelay r 192.0.2.1 {\nweight x\n}\nsource 198.51.100.0/24\n}", []string{":3 ", "weight 'x' must be a finite number"}},
+		{"zero capacity", "amtrelay {\nrelay r 192.0.2.1 {\ncapacity 0\n}\nsource 198.51.100.0/24\n}", []string{":3 ", "capacity '0'"}},
+		{"bad location", "amtrelay {\nrelay r 192.0.2.1 {\nlocation 95 0\n}\nsource 198.51.100.0/24\n}", []string{":3 ", "location '95 0'"}},
+		{"location arity", "amtrelay {\nrelay r 192.0.2.1 {\nlocation 5\n}\nsource 198.51.100.0/24\n}", []string{":3 ", "LATITUDE LONGITUDE"}},
+		{"spill-over marks", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24\npolicy spill-over 0.9 0.7\n}", []string{":4 ", "0 <= LOW < HIGH <= 1"}},
+		{"spill-over spread", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24\npolicy spill-over 0.5 0.7 0\n}", []string{":4 ", "SPREAD '0'"}},
+		{"policy args", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24\npolicy closest 3\n}", []string{":4 ", "takes no arguments"}},
+		{"all-down", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24\nall-down maybe\n}", []string{":4 ", "fail-open, no-relay or servfail"}},
+		{"geoip reload", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24\ngeoip /x {\nreload 1ns\n}\n}", []string{":5 ", "at least 10ms"}},
+		{"geoip property", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24\ngeoip /x {\nfoo\n}\n}", []string{":5 ", "unknown property 'foo' in geoip"}},
 		{"unknown source property", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24 {\nbogus\n}\n}", []string{":4 ", "unknown property 'bogus' in source"}},
 		{"malformed prefix", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/33 r\n}", []string{":3 ", "malformed prefix '198.51.100.0/33'"}},
 		{"prefix as address", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.7 r\n}", []string{":3 ", "198.51.100.7/32"}},

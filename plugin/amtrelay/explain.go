@@ -1,0 +1,61 @@
+package amtrelay
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// explainLabel starts the name of the debug answer for a source:
+// _explain.<reverse name> TXT, with `explain` in the Corefile.
+const explainLabel = "_explain."
+
+// explainLines says why the client got its answer: where the client is,
+// each chosen relay's distance, load, score and rank, and the ECS scope.
+// It is the TXT debug answer and, with the debug plugin, the log line.
+func explainLines(g *group, cl *client, rk *ranking, scope uint8) []string {
+	from := "resolver"
+	if cl.viaECS {
+		from = "ECS"
+	}
+	where := "location unknown"
+	switch {
+	case cl.loc.known:
+		where = fmt.Sprintf("location %.4f,%.4f", cl.loc.p.lat, cl.loc.p.lon)
+	case cl.unknownReason != "":
+		where = "location unknown (" + cl.unknownReason + ")"
+	case !cl.lookedUp:
+		where = "location not needed"
+	}
+	if cl.loc.network.IsValid() {
+		where += " GeoIP network " + cl.loc.network.String()
+	}
+	lines := []string{fmt.Sprintf("client %s (%s) %s; policy %s; ECS scope /%d", cl.addr, from, where, policyName(g.policy), scope)}
+	if rk.fallback != "" {
+		lines = append(lines, "fallback: "+rk.fallback)
+	}
+	if rk.noRelay {
+		lines = append(lines, "answer: no relay (0 0 0 .)")
+	}
+	for i, c := range rk.chosen {
+		lines = append(lines, fmt.Sprintf("rank %d precedence %d relay %s (%s): distance %s load %s score %s",
+			i+1, c.precedence, c.relay.name, c.relay.value(),
+			orUnknown(c.distanceKm, "%.0f km"), orUnknown(c.utilisation, "%.2f"), strconv.FormatFloat(c.score, 'f', -1, 64)))
+	}
+	return lines
+}
+
+func orUnknown(v float64, format string) string {
+	if math.IsNaN(v) {
+		return "unknown"
+	}
+	return fmt.Sprintf(format, v)
+}
+
+// policyName is the policy with its parameters, as the Corefile would say.
+func policyName(p policy) string {
+	if d, ok := p.(interface{ describe() string }); ok {
+		return d.describe()
+	}
+	return p.String()
+}

@@ -1,0 +1,159 @@
+package amtrelay
+
+import (
+	"hash/maphash"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/coredns/coredns/plugin/pkg/cache"
+)
+
+// defaultRankCacheSize bounds the rankings kept per server block. Entries
+// are keyed by group and client location (a GeoIP record), of which real
+// databases hold about a hundred thousand.
+const defaultRankCacheSize = 10000
+
+// rankCache remembers distance orders per (group, client location), so
+// that with thousands of relays a query does not scan them all. Entries
+// carry the generation they were computed in; any change of relay health,
+// drain, load or GeoIP database moves the generation on and so retires
+// them.
+type rankCache struct {
+	entries    *cache.Cache[*rankEntry]
+	seed       maphash.Seed
+	generation atomic.Uint64
+}
+
+type rankEntry struct {
+	key        rankKey
+	generation uint64
+	at         time.Time
+	ranked     []*relay
+	home       *relay
+}
+
+// loadRankTTL bounds how long an order that depends on load is reused:
+// loads age into "unknown" without any event to retire the entry.
+const loadRankTTL = time.Second
+
+// rankKey is what an order depends on besides the generation.
+type rankKey struct {
+	group        *group
+	lat, lon     float64
+	k            int
+	policy       string
+	ignoreHealth bool
+}
+
+func newRankCache(size int) *rankCache {
+	return &rankCache{entries: cache.New[*rankEntry](size), seed: maphash.MakeSeed()}
+}
+
+// invalidate retires every entry.
+func (c *rankCache) invalidate() { c.generation.Add(1) }
+
+func (c *rankCache) hash(k rankKey) uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	var b [8]byte
+	for _, v := range []uint64{math.Float64bits(k.lat), math.Float64bits(k.lon), uint64(k.k), uint64(k.group.id)} {
+		for i := range b {
+			b[i] = byte(v >> (8 * i))
+		}
+		h.Write(b[:])
+	}
+	h.WriteString(k.policy)
+	if k.ignoreHealth {
+		h.WriteByte(1)
+	}
+	return h.Sum64()
+}
+
+// get returns the cached entry for k in the current generation, and no
+// older than ttl (0: no limit), or computes and stores it.
+func (c *rankCache) get(k rankKey, now time.Time, ttl time.Duration, compute func() ([]*relay, *relay)) ([]*relay, *relay) {
+	gen := c.generation.Load()
+	h := c.hash(k)
+	if e, ok := c.entries.Get(h); ok && e.generation == gen && e.key == k && (ttl == 0 || now.Sub(e.at) < ttl) {
+		return e.ranked, e.home
+	}
+	ranked, home := compute()
+	c.entries.Add(h, &rankEntry{key: k, generation: gen, at: now, ranked: ranked, home: home})
+	return ranked, home
+}
+
+// key returns the cache key of the client's location for policy and k.
+func (q *query) key(policy string, k int) rankKey {
+	key := rankKey{group: q.group, k: k, policy: policy, ignoreHealth: q.ignoreHealth, lat: unknownCoordinate, lon: unknownCoordinate}
+	if q.client.loc.known {
+		key.lat, key.lon = q.client.loc.p.lat, q.client.loc.p.lon
+	}
+	return key
+}
+
+// unknownCoordinate stands for "no client location" in cache keys.
+const unknownCoordinate = 1000
+
+// nearest returns up to k relays of the group that q may hand out,
+// nearest to the client first (ties in Corefile order), followed, if
+// fewer than k have a location, by relays without one in Corefile order.
+// home is the nearest relay that is not drained, whether up or down: the
+// site the client would use if all were well. The client must have a
+// location.
+func (q *query) nearest(k int) (ranked []*relay, home *relay) {
+	return q.sel.cache.get(q.key("nearest", k), q.now, 0, func() ([]*relay, *relay) { return q.scanNearest(k) })
+}
+
+// scanNearest is nearest without the cache: one pass over the group,
+// keeping the k nearest in a small sorted slice.
+func (q *query) scanNearest(k int) ([]*relay, *relay) {
+	type near struct {
+		r   *relay
+		cos float64
+	}
+	best := make([]near, 0, k)
+	var home *relay
+	homeCos := math.Inf(-1)
+	c := q.client.loc.p
+	unlocated := 0
+	for _, r := range q.group.relays {
+		p, ok := r.location()
+		if !ok {
+			if q.eligible(r) {
+				unlocated++
+			}
+			continue
+		}
+		cos := c.cosAngle(p)
+		if !r.drained && cos > homeCos {
+			home, homeCos = r, cos
+		}
+		if !q.eligible(r) || (len(best) == k && cos <= best[k-1].cos) {
+			continue
+		}
+		i := len(best)
+		if i < k {
+			best = append(best, near{})
+		} else {
+			i = k - 1
+		}
+		for ; i > 0 && best[i-1].cos < cos; i-- {
+			best[i] = best[i-1]
+		}
+		best[i] = near{r, cos}
+	}
+	out := make([]*relay, 0, min(k, len(best)+unlocated))
+	for _, n := range best {
+		out = append(out, n.r)
+	}
+	for _, r := range q.group.relays {
+		if len(out) == k {
+			break
+		}
+		if _, ok := r.location(); !ok && q.eligible(r) {
+			out = append(out, r)
+		}
+	}
+	return out, home
+}

@@ -1,0 +1,52 @@
+package amtrelay
+
+import "math"
+
+// closestPolicy lists the relays nearest the client first, by great-circle
+// distance from the client's GeoIP location to each relay's. Relays at
+// the same distance (to the kilometre) share a precedence. Relays with no
+// location follow in Corefile order; with no client location the answer
+// is the failover order.
+type closestPolicy struct{}
+
+func (closestPolicy) String() string        { return "closest" }
+func (closestPolicy) clientDependent() bool { return true }
+func (closestPolicy) rank(q *query) ranking {
+	if !q.clientLocation() {
+		return failoverFallback(q, "no_client_location")
+	}
+	near, _ := q.nearest(q.limit())
+	cs := make([]candidate, len(near))
+	rk := ranking{chosen: cs}
+	for i, r := range near {
+		cs[i] = candidate{relay: r, distanceKm: q.distanceTo(r), utilisation: q.utilisation(r)}
+		cs[i].score = distanceScore(cs[i].distanceKm, i)
+		if math.IsNaN(cs[i].distanceKm) {
+			rk.fallback = "no_relay_location"
+		} else {
+			rk.usesClient = true
+		}
+	}
+	assignPrecedence(cs)
+	return rk
+}
+
+// unlocatedScore puts relays without a location after all located ones.
+const unlocatedScore = 1e9
+
+// distanceScore ranks by whole kilometres; relays without a location get
+// distinct scores after every distance, in the order given.
+func distanceScore(km float64, i int) float64 {
+	if math.IsNaN(km) {
+		return unlocatedScore + float64(i)
+	}
+	return math.Round(km)
+}
+
+// failoverFallback answers in the operator's failover order when a
+// distance policy cannot place the client, and says why.
+func failoverFallback(q *query, reason string) ranking {
+	rk := failoverPolicy{}.rank(q)
+	rk.fallback = reason
+	return rk
+}

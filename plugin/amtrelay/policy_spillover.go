@@ -1,0 +1,142 @@
+package amtrelay
+
+import (
+	"fmt"
+	"math"
+)
+
+// spillOverPolicy sends each client to its nearest relay (its home) until
+// that relay fills, and spreads the overflow over the next nearest relays
+// by their spare capacity:
+//
+//   - below the low mark (load/capacity) the home relay is ranked first;
+//   - between the low and the high mark a growing share of clients, from
+//     0 to 1, is shed: their first relay is drawn from the spread next
+//     nearest relays, each with probability in proportion to its spare
+//     capacity, (high − load/capacity) × capacity;
+//   - at or over the high mark, or when the home relay is down, every
+//     client is shed that way.
+//
+// So when a site fails or fills, its clients spread over several nearby
+// sites instead of all landing on the next one. The rest of the answer
+// follows in distance order, relays at or over the high mark last.
+// Unknown loads count as the low mark: with no load known this is the
+// closest policy. With no client location the answer is the failover
+// order.
+type spillOverPolicy struct {
+	low, high float64
+	spread    int
+}
+
+// Defaults of `policy spill-over`.
+const (
+	defaultSpillLow    = 0.7
+	defaultSpillHigh   = 0.9
+	defaultSpillSpread = 3
+)
+
+func (p spillOverPolicy) String() string      { return "spill-over" }
+func (spillOverPolicy) clientDependent() bool { return true }
+
+func (p spillOverPolicy) describe() string {
+	return fmt.Sprintf("spill-over %g %g %d", p.low, p.high, p.spread)
+}
+
+// shedShare is the share of clients sent away from a relay at
+// utilisation u.
+func (p spillOverPolicy) shedShare(u float64) float64 {
+	switch {
+	case math.IsNaN(u) || u <= p.low:
+		return 0
+	case u >= p.high:
+		return 1
+	}
+	return (u - p.low) / (p.high - p.low)
+}
+
+// spare is a relay's spare capacity up to the high mark; unknown load
+// counts as the low mark.
+func (p spillOverPolicy) spare(r *relay, u float64) float64 {
+	if math.IsNaN(u) {
+		u = p.low
+	}
+	return math.Max(0, p.high-u) * r.capacity
+}
+
+func (p spillOverPolicy) rank(q *query) ranking {
+	if !q.clientLocation() {
+		return failoverFallback(q, "no_client_location")
+	}
+	limit := q.limit()
+	near, home := q.nearest(limit + p.spread)
+	cs := make([]candidate, len(near))
+	for i, r := range near {
+		cs[i] = candidate{relay: r, distanceKm: q.distanceTo(r), utilisation: q.utilisation(r)}
+	}
+	rk := ranking{usesClient: true}
+
+	shed := 1.0
+	if home != nil && q.eligible(home) {
+		shed = p.shedShare(q.utilisation(home))
+	}
+	first := 0 // index in cs of the relay ranked first
+	if shed > 0 && q.sel.rand() < shed {
+		first = p.spill(q, cs, home)
+	}
+	// Ranked: the first relay, then the rest by distance with relays
+	// at or over the high mark after the others.
+	out := make([]candidate, 0, limit)
+	if len(cs) > 0 {
+		out = append(out, cs[first])
+	}
+	for _, full := range []bool{false, true} {
+		for i, c := range cs {
+			if len(out) == limit {
+				break
+			}
+			if i != first && (c.utilisation >= p.high) == full {
+				out = append(out, c)
+			}
+		}
+	}
+	for i := range out {
+		out[i].score = float64(i)
+		if math.IsNaN(out[i].utilisation) {
+			rk.fallback = "load_unknown"
+		}
+	}
+	assignPrecedence(out)
+	rk.chosen = out
+	return rk
+}
+
+// spill picks the first relay for a shed client among the spread nearest
+// relays other than home, by spare capacity. With no spare capacity
+// anywhere it keeps the distance order (index 0).
+func (p spillOverPolicy) spill(q *query, cs []candidate, home *relay) int {
+	var pool []int
+	total := 0.0
+	for i, c := range cs {
+		if len(pool) == p.spread {
+			break
+		}
+		if c.relay == home {
+			continue
+		}
+		if s := p.spare(c.relay, c.utilisation); s > 0 {
+			pool = append(pool, i)
+			total += s
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	x := q.sel.rand() * total
+	for _, i := range pool {
+		x -= p.spare(cs[i].relay, cs[i].utilisation)
+		if x < 0 {
+			return i
+		}
+	}
+	return pool[len(pool)-1]
+}
