@@ -33,7 +33,7 @@ func TestExchangeSkipsStrayDatagrams(t *testing.T) {
 		rr, _ := ForAddr(10, true, netip.MustParseAddr("203.0.113.15")).RR(dns.RR_Header{Name: q.Question[0].Name, Class: dns.ClassINET})
 		reply.Answer = []dns.RR{rr}
 		good, _ := reply.Pack()
-		pc.WriteTo([]byte{1, 2, 3}, from)                                    // shorter than a header
+		pc.WriteTo([]byte{1, 2, 3}, from)                                     // shorter than a header
 		pc.WriteTo(append([]byte{good[0] ^ 0xff, good[1]}, 0xff, 0xff), from) // wrong ID, short
 		bad := append([]byte{good[0] ^ 0xff, good[1]}, good[2:len(good)-3]...)
 		pc.WriteTo(bad, from) // wrong ID, truncated body

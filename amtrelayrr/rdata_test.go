@@ -215,8 +215,8 @@ func TestUnpackMsgRejectsGarbage(t *testing.T) {
 	for _, raw := range [][]byte{
 		nil,
 		make([]byte, 11),
-		{0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0xc0, 0x0c}, // answer name points at itself
-		{0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 4},     // header cut short
+		{0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0xc0, 0x0c},                         // answer name points at itself
+		{0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 4},                            // header cut short
 		{0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 4, 0, 1, 0, 0, 0, 0, 0, 9, 1}, // rdlength past end
 	} {
 		if _, err := UnpackMsg(raw); err == nil {

@@ -14,7 +14,7 @@ import (
 // Defaults used for zero-valued Resolver fields.
 const (
 	DefaultResolvConf             = "/etc/resolv.conf"
-	DefaultAttempts               = 3                      // DNS query rounds over all servers
+	DefaultQueryAttempts          = 3                      // DNS query rounds over all servers
 	DefaultRetryInitial           = time.Second            // RFC 8777 §3.5
 	DefaultRetryMax               = 120 * time.Second      // RFC 8777 §3.5
 	DefaultQueryLimit             = 10                     // RFC 8777 §3.2.2: at most 10 queries ...
@@ -49,12 +49,12 @@ type Resolver struct {
 	// ResolvConf is the resolv.conf(5) file giving nameservers and the
 	// DNS-SD search list. Default DefaultResolvConf.
 	ResolvConf string
-	// Attempts is how many rounds of queries over all Servers are made for
+	// QueryAttempts is how many rounds of queries over all Servers are made for
 	// one question before giving up on timeouts. Default 3. Round n waits
 	// for each reply a random time in [RetryInitial,
 	// min(RetryInitial·2^n, RetryMax)] (RFC 8777 §3.5). A SERVFAIL or
 	// REFUSED moves on to the next server and ends the rounds.
-	Attempts int
+	QueryAttempts int
 	// RetryInitial and RetryMax bound the per-query timeouts. Defaults
 	// 1 s and 120 s.
 	RetryInitial, RetryMax time.Duration
@@ -174,10 +174,10 @@ func orDefault[T comparable](v, def T) T {
 
 func (r *Resolver) resolvConf() string { return orDefault(r.ResolvConf, DefaultResolvConf) }
 func (r *Resolver) attempts() int {
-	if r.Attempts <= 0 {
-		return DefaultAttempts
+	if r.QueryAttempts <= 0 {
+		return DefaultQueryAttempts
 	}
-	return r.Attempts
+	return r.QueryAttempts
 }
 func (r *Resolver) retryInitial() time.Duration {
 	if r.RetryInitial <= 0 {

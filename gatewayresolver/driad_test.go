@@ -411,7 +411,7 @@ func TestLookupRetriesTimeouts(t *testing.T) {
 	dead := startServer(t)
 	dead.with(func() { dead.drop[qkey("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)] = 100 })
 	r = testResolver(dead.Addr)
-	r.RetryInitial, r.RetryMax, r.Attempts = 40*time.Millisecond, 80*time.Millisecond, 3
+	r.RetryInitial, r.RetryMax, r.QueryAttempts = 40*time.Millisecond, 80*time.Millisecond, 3
 	_, err = lookup(t, r, rfcSource)
 	if !errors.Is(err, ErrNoCandidates) {
 		t.Errorf("err = %v", err)

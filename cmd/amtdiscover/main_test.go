@@ -184,7 +184,7 @@ func TestListJSON(t *testing.T) {
 	}
 }
 
-// TestListAnycastAndDNSSDTiers checks tier names in JSON: the anycast
+// TestListAnycastJSON checks tier names in JSON: the anycast
 // tier is listed (never contacted: no -connect) and has no precedence.
 func TestListAnycastJSON(t *testing.T) {
 	testHost(t, dualStack)

@@ -44,9 +44,13 @@ func distanceScore(km float64, i int) float64 {
 }
 
 // failoverFallback answers in the operator's failover order when a
-// distance policy cannot place the client, and says why.
+// distance policy cannot place the client, and says why. The answer still
+// depends on the client when the database had a record for its network
+// (one without coordinates, or the empty network around it): clients in
+// other networks get other answers, so the ECS scope must say so.
 func failoverFallback(q *query, reason string) ranking {
 	rk := failoverPolicy{}.rank(q)
 	rk.fallback = reason
+	rk.usesClient = q.client.loc.network.IsValid()
 	return rk
 }

@@ -52,7 +52,7 @@ func (leastLoadPolicy) rank(q *query) ranking {
 	// The client decided the order when two candidates in (or just past)
 	// the answer share a load step and distance broke the tie.
 	for i := 1; i < len(cs); i++ {
-		if loadStep(cs[i].utilisation) == loadStep(cs[i-1].utilisation) && located {
+		if loadStep(cs[i].utilisation) == loadStep(cs[i-1].utilisation) && q.client.loc.network.IsValid() {
 			rk.usesClient = true
 		}
 	}

@@ -10,8 +10,8 @@ import (
 
 	_ "github.com/amtrelay/amtrelay/plugin/amtrelay" // the amtrelay plugin
 
-	_ "github.com/coredns/coredns/core/plugin" // every in-tree plugin
 	"github.com/coredns/coredns/core/dnsserver"
+	_ "github.com/coredns/coredns/core/plugin" // every in-tree plugin
 )
 
 // Plugin is the directive this build adds, and Before the directive it goes
