@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amtrelay/amtrelay/internal/geotest"
+
 	"github.com/miekg/dns"
 )
 
@@ -20,9 +22,7 @@ func TestEveryExampleStarts(t *testing.T) {
 	for _, f := range files {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
-			corefile := exampleCorefile(t, name)
-			prepareCorefile(t, corefile)
-			udp, _ := startCoreDNS(t, corefile)
+			udp, _ := startCoreDNS(t, prepareCorefile(t, exampleCorefile(t, name)))
 			r := query(t, "udp", udp, new(dns.Msg).SetQuestion("100.51.198.in-addr.arpa.", dns.TypeSOA))
 			if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
 				t.Errorf("SOA query: %s %v", dns.RcodeToString[r.Rcode], r.Answer)
@@ -45,6 +45,20 @@ func TestExamplesDocumented(t *testing.T) {
 	}
 }
 
-// prepareCorefile makes what a Corefile needs before it can start, such
-// as its GeoIP database. Corefiles that need nothing are left alone.
-func prepareCorefile(t *testing.T, corefile string) {}
+// exampleGeoIP is the database path the examples name.
+const exampleGeoIP = "corefile-examples/example-city.mmdb"
+
+// prepareCorefile makes what a Corefile needs before it can start: the
+// example GeoIP database is generated, by the same code as go generate
+// runs, into a temporary file the returned Corefile names instead.
+func prepareCorefile(t testing.TB, corefile string) string {
+	t.Helper()
+	if !strings.Contains(corefile, exampleGeoIP) {
+		return corefile
+	}
+	path := filepath.Join(t.TempDir(), "example-city.mmdb")
+	if err := geotest.Write(path, geotest.Example); err != nil {
+		t.Fatal(err)
+	}
+	return strings.ReplaceAll(corefile, exampleGeoIP, path)
+}

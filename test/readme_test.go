@@ -24,8 +24,7 @@ func TestReadmeCorefiles(t *testing.T) {
 	for i, m := range blocks {
 		corefile := portRE.ReplaceAllString(m[1], "${1}:0${2}")
 		t.Run(string(rune('a'+i)), func(t *testing.T) {
-			prepareCorefile(t, corefile)
-			startCoreDNS(t, corefile)
+			startCoreDNS(t, prepareCorefile(t, corefile))
 		})
 	}
 }

@@ -86,3 +86,15 @@ func relayStrings(t testing.TB, r *dns.Msg) []string {
 	}
 	return out
 }
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
+
+// ctestServer starts corefile and stops it at once; it returns the start
+// error.
+func ctestServer(corefile string) (*caddy.Instance, error) {
+	i, err := ctest.CoreDNSServer(corefile)
+	if err == nil {
+		i.Stop()
+	}
+	return i, err
+}
