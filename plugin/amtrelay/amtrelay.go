@@ -54,7 +54,7 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	}
 	state := request.Request{W: w, Req: r}
 	qname := state.Name()
-	zone := plugin.Zones(a.Zones).Matches(qname)
+	zone := matchZone(a.Zones, qname)
 	if zone == "" {
 		return a.next(ctx, w, r)
 	}
@@ -223,7 +223,7 @@ func (a *AMTRelay) lookup(qname, zone string) node {
 		if !ok {
 			continue
 		}
-		if p, ok := parseReverse(rest); ok && p.Bits() == fullLength(p) && dns.IsSubDomain(zone, rest) {
+		if p, ok := parseReverse(rest); ok && p.Bits() == fullLength(p) && inZone(rest, zone) {
 			n.group, _ = a.sources.lookup(p.Addr())
 			n.kind = sub.kind
 			n.exists = n.group != nil || n.apex

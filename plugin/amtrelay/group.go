@@ -27,6 +27,8 @@ type group struct {
 	// byWeight the relays by descending weight, for the weighted policy.
 	cumWeight []float64
 	byWeight  []*relay
+	// loads is the least-load policy's order by load.
+	loads loadSnapshots
 }
 
 // prepare computes what the group's policies precompute.

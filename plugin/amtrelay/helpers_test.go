@@ -18,7 +18,7 @@ import (
 // newTestHandler parses corefile (the inside of a server block) into a
 // handler whose next plugin answers SERVFAIL with a marker, so tests see
 // when a query was passed on.
-func newTestHandler(t *testing.T, corefile string) *AMTRelay {
+func newTestHandler(t testing.TB, corefile string) *AMTRelay {
 	t.Helper()
 	c := caddy.NewTestController("dns", corefile)
 	a, err := parse(c)
@@ -37,7 +37,7 @@ func (*passedOn) Error() string { return "passed to the next plugin" }
 
 // serve runs m through a and returns the reply written, the rcode returned
 // and the error.
-func serve(t *testing.T, a *AMTRelay, m *dns.Msg) (*dns.Msg, int, error) {
+func serve(t testing.TB, a *AMTRelay, m *dns.Msg) (*dns.Msg, int, error) {
 	t.Helper()
 	rec := dnstest.NewRecorder(&test.ResponseWriter{})
 	rcode, err := a.ServeDNS(context.Background(), rec, m)

@@ -44,6 +44,10 @@ type rankKey struct {
 	k            int
 	policy       string
 	ignoreHealth bool
+	// step and snapshot narrow least-load's key to one load step of one
+	// load snapshot.
+	step     float64
+	snapshot uint64
 }
 
 func newRankCache(size int) *rankCache {
@@ -57,7 +61,7 @@ func (c *rankCache) hash(k rankKey) uint64 {
 	var h maphash.Hash
 	h.SetSeed(c.seed)
 	var b [8]byte
-	for _, v := range []uint64{math.Float64bits(k.lat), math.Float64bits(k.lon), uint64(k.k), uint64(k.group.id)} {
+	for _, v := range []uint64{math.Float64bits(k.lat), math.Float64bits(k.lon), uint64(k.k), uint64(k.group.id), math.Float64bits(k.step), k.snapshot} {
 		for i := range b {
 			b[i] = byte(v >> (8 * i))
 		}
@@ -102,12 +106,12 @@ const unknownCoordinate = 1000
 // site the client would use if all were well. The client must have a
 // location.
 func (q *query) nearest(k int) (ranked []*relay, home *relay) {
-	return q.sel.cache.get(q.key("nearest", k), q.now, 0, func() ([]*relay, *relay) { return q.scanNearest(k) })
+	return q.sel.cache.get(q.key("nearest", k), q.now, 0, func() ([]*relay, *relay) { return q.scanNearestIn(q.group.relays, k) })
 }
 
-// scanNearest is nearest without the cache: one pass over the group,
+// scanNearestIn is nearest without the cache, over relays: one pass,
 // keeping the k nearest in a small sorted slice.
-func (q *query) scanNearest(k int) ([]*relay, *relay) {
+func (q *query) scanNearestIn(relays []*relay, k int) ([]*relay, *relay) {
 	type near struct {
 		r   *relay
 		cos float64
@@ -117,7 +121,7 @@ func (q *query) scanNearest(k int) ([]*relay, *relay) {
 	homeCos := math.Inf(-1)
 	c := q.client.loc.p
 	unlocated := 0
-	for _, r := range q.group.relays {
+	for _, r := range relays {
 		p, ok := r.location()
 		if !ok {
 			if q.eligible(r) {
@@ -147,7 +151,7 @@ func (q *query) scanNearest(k int) ([]*relay, *relay) {
 	for _, n := range best {
 		out = append(out, n.r)
 	}
-	for _, r := range q.group.relays {
+	for _, r := range relays {
 		if len(out) == k {
 			break
 		}

@@ -34,6 +34,7 @@ type config struct {
 	zoneArgs []string
 	relays   []*relay
 	byName   map[string]*relay
+	byValue  map[string]*relay
 	sources  []sourceDirective
 	policy   policy
 	answer   int
@@ -55,7 +56,7 @@ type sourceDirective struct {
 
 // parse reads the amtrelay block of the server block in c.
 func parse(c *caddy.Controller) (*AMTRelay, error) {
-	cfg := &config{byName: map[string]*relay{}, ttl: defaultTTL, policy: staticPolicy{}}
+	cfg := &config{byName: map[string]*relay{}, byValue: map[string]*relay{}, ttl: defaultTTL, policy: staticPolicy{}}
 	blocks := 0
 	for c.Next() {
 		if blocks++; blocks > 1 {

@@ -133,10 +133,8 @@ func (cfg *config) parseRelay(c *caddy.Controller) error {
 		return err
 	}
 
-	for _, other := range cfg.relays {
-		if sameRelay(other.record, rec) {
-			return pos.errorf("relay '%s' has the same relay as '%s' (line %d): %s", name, other.name, other.pos.line, rec)
-		}
+	if other, dup := cfg.byValue[relayKey(rec)]; dup {
+		return pos.errorf("relay '%s' has the same relay as '%s' (line %d): %s", name, other.name, other.pos.line, rec)
 	}
 	r, err := newRelay(name, rec, len(cfg.relays), pos)
 	if err != nil {
@@ -155,6 +153,7 @@ func (cfg *config) parseRelay(c *caddy.Controller) error {
 	}
 	cfg.relays = append(cfg.relays, r)
 	cfg.byName[name] = r
+	cfg.byValue[relayKey(rec)] = r
 	return nil
 }
 
@@ -181,7 +180,11 @@ func checkRelayName(name string) error {
 	return nil
 }
 
-// sameRelay reports whether two records name the same relay.
-func sameRelay(a, b amtrelayrr.Relay) bool {
-	return a.Type == b.Type && a.Addr == b.Addr && strings.EqualFold(a.Name, b.Name)
+// relayKey identifies a relay by its value, whatever its precedence and
+// D-bit: two relay lines with the same key would be the same relay.
+func relayKey(r amtrelayrr.Relay) string {
+	if r.Type == amtrelayrr.TypeName {
+		return strings.ToLower(r.Name)
+	}
+	return r.Addr.String()
 }

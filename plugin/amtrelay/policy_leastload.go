@@ -1,22 +1,36 @@
 package amtrelay
 
 import (
+	"cmp"
 	"math"
 	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // leastLoadPolicy lists the relays with the lowest load/capacity first,
-// compared in steps of 1% of capacity; within a step, the nearest first.
-// Relays whose load is unknown or stale follow, nearest first, so with no
-// load known at all this is the closest policy. Relays tied on both share
-// a precedence.
+// compared in steps of 1% of capacity; within a step, the nearest first
+// (then Corefile order). Relays whose load is unknown or stale follow,
+// nearest first, so with no load known at all this is the closest policy.
+// Relays tied on both share a precedence.
+//
+// Cost per query does not grow with the number of relays: the group's
+// relays are kept sorted by load step (rebuilt when loads change, and at
+// most every loadRankTTL while loads can age), and only the steps that
+// fill the answer are looked at; a step of many relays is ordered by
+// distance once per client location and cached.
 type leastLoadPolicy struct{}
 
 func (leastLoadPolicy) String() string        { return "least-load" }
 func (leastLoadPolicy) clientDependent() bool { return true }
 
 // unknownLoadStep sorts unknown loads after any real one.
-const unknownLoadStep = 1e6
+const unknownLoadStep = math.MaxInt32
+
+// smallStep is the largest step whose relays are sorted by distance on
+// every query rather than through the ranking cache.
+const smallStep = 32
 
 // loadStep is utilisation in whole percent, or unknownLoadStep.
 func loadStep(u float64) float64 {
@@ -26,82 +40,131 @@ func loadStep(u float64) float64 {
 	return math.Round(u * 100)
 }
 
+// loadOrder is a group's relays grouped by load step, lowest first.
+type loadOrder struct {
+	id          uint64 // distinguishes snapshots in cache keys
+	generation  uint64 // the selector's load generation it was built in
+	built       time.Time
+	steps       []loadStepGroup
+	agesOutSoon bool // some load can turn stale: rebuild after loadRankTTL
+}
+
+type loadStepGroup struct {
+	step   float64
+	relays []*relay // in Corefile order
+}
+
+// loadSnapshots holds a group's current loadOrder.
+type loadSnapshots struct {
+	current atomic.Pointer[loadOrder]
+	mu      sync.Mutex
+	ids     atomic.Uint64
+}
+
+// loadOrder returns the group's relays by load step, rebuilding the
+// snapshot when loads changed or may have aged. One query rebuilds while
+// the others use the previous snapshot.
+func (q *query) loadOrder() *loadOrder {
+	g, gen := q.group, q.sel.loadGeneration.Load()
+	cur := g.loads.current.Load()
+	fresh := cur != nil && cur.generation == gen && (!cur.agesOutSoon || q.now.Sub(cur.built) < loadRankTTL)
+	if fresh {
+		return cur
+	}
+	if cur != nil && !g.loads.mu.TryLock() {
+		return cur
+	}
+	if cur == nil {
+		g.loads.mu.Lock()
+	}
+	defer g.loads.mu.Unlock()
+	if now := g.loads.current.Load(); now != cur {
+		return now
+	}
+	byStep := map[float64][]*relay{}
+	snap := &loadOrder{id: g.loads.ids.Add(1), generation: gen, built: q.now}
+	for _, r := range g.relays {
+		s := loadStep(q.utilisation(r))
+		byStep[s] = append(byStep[s], r)
+		if l := r.load.Load(); l != nil && !l.static && q.sel.maxLoadAge > 0 {
+			snap.agesOutSoon = true
+		}
+	}
+	for s, rs := range byStep {
+		snap.steps = append(snap.steps, loadStepGroup{step: s, relays: rs})
+	}
+	slices.SortFunc(snap.steps, func(a, b loadStepGroup) int { return cmp.Compare(a.step, b.step) })
+	g.loads.current.Store(snap)
+	return snap
+}
+
 func (leastLoadPolicy) rank(q *query) ranking {
 	located := q.clientLocation()
 	limit := q.limit()
-	// The order, and one relay past it, are cached per client location;
-	// the candidates are rebuilt from them.
-	order, _ := q.sel.cache.get(q.key("least-load", limit+1), q.now, loadRankTTL, func() ([]*relay, *relay) {
-		var cs []candidate
-		for _, r := range q.group.relays {
-			if q.eligible(r) {
-				cs = insertRanked(cs, q.leastLoadCandidate(r), limit+1)
+	snap := q.loadOrder()
+	rk := ranking{}
+	cs := make([]candidate, 0, limit)
+	for _, sg := range snap.steps {
+		need := limit - len(cs)
+		if need <= 0 {
+			break
+		}
+		var picked []*relay
+		switch {
+		case len(sg.relays) == 1:
+			if q.eligible(sg.relays[0]) {
+				picked = sg.relays
+			}
+		case !located:
+			picked = firstEligible(q, sg.relays, need)
+		case len(sg.relays) <= smallStep:
+			picked, _ = q.scanNearestIn(sg.relays, need)
+		default:
+			key := q.key("least-load", need)
+			key.step, key.snapshot = sg.step, snap.id
+			picked, _ = q.sel.cache.get(key, q.now, 0, func() ([]*relay, *relay) {
+				near, _ := q.scanNearestIn(sg.relays, need)
+				return near, nil
+			})
+		}
+		if len(sg.relays) > 1 && len(picked) > 0 {
+			// Distance (or, without a location, Corefile order) chose
+			// among relays of one step: the answer depends on the client.
+			rk.usesClient = q.client.loc.network.IsValid()
+			if !located {
+				rk.fallback = "no_client_location"
 			}
 		}
-		out := make([]*relay, len(cs))
-		for i, c := range cs {
-			out[i] = c.relay
+		for _, r := range picked {
+			c := candidate{relay: r, distanceKm: q.distanceTo(r), utilisation: q.utilisation(r)}
+			dist := c.distanceKm
+			if math.IsNaN(dist) {
+				dist = 9e6 // after every real distance, within the step
+			}
+			// Steps are integers and distances under 2e4 km: one number
+			// orders by step, then by whole kilometre.
+			c.score = sg.step*1e7 + math.Round(dist)
+			if math.IsNaN(c.utilisation) {
+				rk.fallback = "load_unknown"
+			}
+			cs = append(cs, c)
 		}
-		return out, nil
-	})
-	cs := make([]candidate, len(order))
-	for i, r := range order {
-		cs[i] = q.leastLoadCandidate(r)
-	}
-	rk := ranking{}
-	// The client decided the order when two candidates in (or just past)
-	// the answer share a load step and distance broke the tie.
-	for i := 1; i < len(cs); i++ {
-		if loadStep(cs[i].utilisation) == loadStep(cs[i-1].utilisation) && q.client.loc.network.IsValid() {
-			rk.usesClient = true
-		}
-	}
-	if len(cs) > limit {
-		cs = cs[:limit]
-	}
-	for _, c := range cs {
-		if math.IsNaN(c.utilisation) {
-			rk.fallback = "load_unknown"
-		}
-	}
-	if !located && rk.fallback == "" && len(cs) > 1 {
-		rk.fallback = "no_client_location"
 	}
 	assignPrecedence(cs)
 	rk.chosen = cs
 	return rk
 }
 
-// leastLoadCandidate measures r for least-load. Steps are under 1e6 and
-// distances under 2e4 km, so one number orders by step, then by whole
-// kilometre.
-func (q *query) leastLoadCandidate(r *relay) candidate {
-	c := candidate{relay: r, distanceKm: q.distanceTo(r), utilisation: q.utilisation(r)}
-	dist := c.distanceKm
-	if math.IsNaN(dist) {
-		dist = 9e6 // after every real distance, within the step
-	}
-	c.score = loadStep(c.utilisation)*1e7 + math.Round(dist)
-	return c
-}
-
-// insertRanked adds c to cs, kept sorted by score (then Corefile order)
-// and at most k long.
-func insertRanked(cs []candidate, c candidate, k int) []candidate {
-	i, _ := slices.BinarySearchFunc(cs, c, func(a, b candidate) int {
-		if a.score != b.score {
-			if a.score < b.score {
-				return -1
-			}
-			return 1
+// firstEligible returns up to n eligible relays of rs, in order.
+func firstEligible(q *query, rs []*relay, n int) []*relay {
+	var out []*relay
+	for _, r := range rs {
+		if len(out) == n {
+			break
 		}
-		return a.relay.order - b.relay.order
-	})
-	if i >= k {
-		return cs
+		if q.eligible(r) {
+			out = append(out, r)
+		}
 	}
-	if len(cs) == k {
-		cs = cs[:k-1]
-	}
-	return slices.Insert(cs, i, c)
+	return out
 }

@@ -36,7 +36,7 @@ func startedHandler(t testing.TB, corefile string, places []geotest.Place) *AMTR
 	if places != nil {
 		corefile = strings.ReplaceAll(corefile, "GEOIP", writeGeo(t, places))
 	}
-	a := newTestHandler(t.(*testing.T), corefile)
+	a := newTestHandler(t, corefile)
 	a.sel.rand = rand.New(rand.NewPCG(1, 2)).Float64
 	if err := a.startup(); err != nil {
 		t.Fatal(err)

@@ -39,9 +39,14 @@ type relay struct {
 	down atomic.Bool
 	load atomic.Pointer[loadSample]
 
-	// rdataTail is the hex RDATA after the precedence octet, packed once.
+	// rdataTail is the hex RDATA after the precedence octet, packed once,
+	// and rdata the whole hex RDATA for the precedences ranks use most.
 	rdataTail string
+	rdata     [rdataCached]string
 }
+
+// rdataCached is how many precedence values have their RDATA kept whole.
+const rdataCached = 16
 
 // loadSample is one load reading and when it was taken. Static samples,
 // from the Corefile, never age.
@@ -57,7 +62,11 @@ func newRelay(name string, record amtrelayrr.Relay, order int, pos position) (*r
 	if err != nil {
 		return nil, err
 	}
-	return &relay{name: name, record: record, order: order, pos: pos, capacity: 1, weight: 1, rdataTail: hex.EncodeToString(b[1:])}, nil
+	r := &relay{name: name, record: record, order: order, pos: pos, capacity: 1, weight: 1, rdataTail: hex.EncodeToString(b[1:])}
+	for p := range r.rdata {
+		r.rdata[p] = hexOctet[p] + r.rdataTail
+	}
+	return r, nil
 }
 
 // location returns where the relay is: configured, or from the GeoIP
@@ -105,9 +114,15 @@ var hexOctet = func() (t [256]string) {
 // *dns.RFC3597 so that miekg/dns packs it right for either D-bit; see
 // package amtrelayrr.
 func (r *relay) rr(owner string, ttl uint32, precedence uint8) dns.RR {
+	rdata := ""
+	if int(precedence) < len(r.rdata) {
+		rdata = r.rdata[precedence]
+	} else {
+		rdata = hexOctet[precedence] + r.rdataTail
+	}
 	return &dns.RFC3597{
 		Hdr:   dns.RR_Header{Name: owner, Rrtype: dns.TypeAMTRELAY, Class: dns.ClassINET, Ttl: ttl},
-		Rdata: hexOctet[precedence] + r.rdataTail,
+		Rdata: rdata,
 	}
 }
 

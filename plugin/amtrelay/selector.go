@@ -2,6 +2,7 @@ package amtrelay
 
 import (
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,6 +15,8 @@ type selector struct {
 	maxLoadAge time.Duration
 	// rand returns a number in [0, 1). Tests seed it.
 	rand func() float64
+	// loadGeneration moves on whenever a load source changes a reading.
+	loadGeneration atomic.Uint64
 }
 
 func newSelector() *selector {
