@@ -41,7 +41,11 @@ type AMTRelay struct {
 	checkECSLength bool
 	// allDown says what to answer when no relay of a source is eligible.
 	allDown allDownAction
-	pos     position
+	// health probes the relays and load reads their loads, when the
+	// Corefile asks for them.
+	health *healthChecker
+	load   *loadPoller
+	pos    position
 }
 
 // Name implements plugin.Handler.

@@ -43,4 +43,55 @@ var (
 		Name:      "geoip_loads_total",
 		Help:      "Counter of GeoIP database loads, by result: ok, or error (the last good database stays in use).",
 	}, []string{"result"})
+
+	// relayUp is 1 for a relay that passes its health probes, 0 if not.
+	relayUp = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "relay_up",
+		Help:      "Whether the relay passes its AMT health probe: 1 up, 0 down or full.",
+	}, []string{"relay"})
+	// probeDuration is the round-trip time of successful probes.
+	probeDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "probe_duration_seconds",
+		Help:      "Round-trip time of successful AMT health probes (Relay Discovery, and Request with request).",
+		Buckets:   []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"relay"})
+	// probeFailures counts failed probe rounds.
+	probeFailures = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "probe_failures_total",
+		Help:      "Counter of failed AMT health probe rounds, by reason: timeout, full, resolve, error.",
+	}, []string{"relay", "reason"})
+	// probeIgnored counts replies to probes that were not accepted.
+	probeIgnored = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "probe_ignored_replies_total",
+		Help:      "Counter of datagrams ignored by health probes, by reason: nonce, source, length, malformed.",
+	}, []string{"reason"})
+	// relayLoad is the last load reading of each relay.
+	relayLoad = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "relay_load",
+		Help:      "Last load reading of the relay, in the unit of its capacity.",
+	}, []string{"relay"})
+	// loadStale is 1 for a relay whose load is unknown or older than max-age.
+	loadStale = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "load_stale",
+		Help:      "Whether the relay's load is unknown or older than max-age (1), so policies use distance instead.",
+	}, []string{"relay"})
+	// loadErrors counts load reads and readings that were not used.
+	loadErrors = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "load_errors_total",
+		Help:      "Counter of load reads that failed or readings ignored, by source and reason: unreachable, bad_response, invalid_value, unknown_relay.",
+	}, []string{"source", "reason"})
 )

@@ -44,6 +44,11 @@ type config struct {
 	geoip    *geoDB
 	explain  bool
 	allDown  allDownAction
+	health   *healthConfig
+	// load sources, and how old a reading may be
+	loadMaxAge    time.Duration
+	promSources   []*promSource
+	scrapeSources []*scrapeSource
 }
 
 // sourceDirective is one `source` line before its relay names are resolved.
@@ -117,6 +122,10 @@ func (cfg *config) property(c *caddy.Controller) error {
 		cfg.fall.SetZonesFromArgs(c.RemainingArgs())
 	case "geoip":
 		return cfg.parseGeoIP(c)
+	case "health":
+		return cfg.parseHealth(c)
+	case "load":
+		return cfg.parseLoad(c)
 	case "explain":
 		if len(c.RemainingArgs()) != 0 {
 			return c.ArgErr()
@@ -363,10 +372,47 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 	if cfg.geoip != nil {
 		cfg.geoip.onLoad = a.geoLoaded
 	}
+	if cfg.health != nil {
+		a.health = &healthChecker{cfg: *cfg.health, relays: cfg.relays, onChange: sel.cache.invalidate}
+	}
+	if err := cfg.assembleLoad(a); err != nil {
+		return nil, err
+	}
 	for _, z := range zones {
 		a.apexes[z] = newApex(z, cfg.ns, cfg.ttl, serial)
 	}
 	return a, nil
+}
+
+// assembleLoad builds the load poller from the load sources.
+func (cfg *config) assembleLoad(a *AMTRelay) error {
+	a.sel.maxLoadAge = cfg.loadMaxAge
+	if len(cfg.promSources) == 0 && len(cfg.scrapeSources) == 0 {
+		return nil
+	}
+	p := &loadPoller{relays: cfg.relays, maxAge: cfg.loadMaxAge, sel: a.sel}
+	idx := newRelayIndex(cfg.relays)
+	for _, s := range cfg.promSources {
+		s.relays, s.poller = idx, p
+		p.sources = append(p.sources, s)
+	}
+	for _, s := range cfg.scrapeSources {
+		s.poller, s.client, s.targets = p, newScrapeClient(), map[*relay]string{}
+		for _, r := range cfg.relays {
+			switch {
+			case r.metricsURL != "":
+				s.targets[r] = r.metricsURL
+			case s.template != "":
+				s.targets[r] = scrapeURL(s.template, r)
+			}
+		}
+		if len(s.targets) == 0 {
+			return cfg.pos.errorf("load scrape %s: no relay has a metrics URL: give the scrape a URL template, or relays 'metrics URL'", s.metric)
+		}
+		p.sources = append(p.sources, s)
+	}
+	a.load = p
+	return nil
 }
 
 // zones returns the zones the plugin is authoritative for: the block's

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -65,6 +66,7 @@ func (cfg *config) parseRelay(c *caddy.Controller) error {
 		capacity     float64
 		load, weight *float64
 		drained      bool
+		metricsURL   string
 	}
 	err := nestedBlock(c, func() error {
 		switch c.Val() {
@@ -119,6 +121,16 @@ func (cfg *config) parseRelay(c *caddy.Controller) error {
 			case "weight":
 				attrs.weight = &v
 			}
+		case "metrics":
+			args := c.RemainingArgs()
+			if len(args) != 1 {
+				return c.ArgErr()
+			}
+			u, err := url.Parse(args[0])
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return c.Errf("relay '%s': metrics '%s' must be an http or https URL", name, args[0])
+			}
+			attrs.metricsURL = args[0]
 		case "drain":
 			if len(c.RemainingArgs()) != 0 {
 				return c.ArgErr()
@@ -142,6 +154,7 @@ func (cfg *config) parseRelay(c *caddy.Controller) error {
 	}
 	r.configured = attrs.location
 	r.drained = attrs.drained
+	r.metricsURL = attrs.metricsURL
 	if attrs.capacity > 0 {
 		r.capacity = attrs.capacity
 	}

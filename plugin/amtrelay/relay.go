@@ -35,9 +35,13 @@ type relay struct {
 	// drained relays get no new clients.
 	drained bool
 
-	// down is set by the health probe; load by a load source.
+	// down is set by the health probe, with full when the relay answered
+	// with the L flag; load by a load source.
 	down atomic.Bool
+	full atomic.Bool
 	load atomic.Pointer[loadSample]
+	// metricsURL is where the scrape load source reads this relay.
+	metricsURL string
 
 	// rdataTail is the hex RDATA after the precedence octet, packed once,
 	// and rdata the whole hex RDATA for the precedences ranks use most.

@@ -63,18 +63,32 @@ func (a *AMTRelay) checkServerBlock(config *dnsserver.Config) error {
 	return nil
 }
 
-// startup starts what runs in the background: the GeoIP watcher.
+// startup starts what runs in the background: the GeoIP watcher, the
+// health probes and the load pollers.
 func (a *AMTRelay) startup() error {
 	if a.sel.geo != nil {
 		a.sel.geo.start()
 	}
+	if a.health != nil {
+		a.health.start()
+	}
+	if a.load != nil {
+		a.load.start()
+	}
 	return nil
 }
 
-// shutdown stops it again; it runs on every reload too.
+// shutdown stops them all and waits for them; it runs on every reload
+// too, before the new configuration starts its own.
 func (a *AMTRelay) shutdown() error {
 	if a.sel.geo != nil {
 		a.sel.geo.shutdown()
+	}
+	if a.health != nil {
+		a.health.stop()
+	}
+	if a.load != nil {
+		a.load.stop()
 	}
 	return nil
 }

@@ -1,0 +1,255 @@
+package amtrelay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/amtrelay/amtrelay/amt"
+)
+
+// Defaults of the `health` block.
+const (
+	defaultProbeInterval = 10 * time.Second
+	defaultProbeTimeout  = time.Second
+	defaultDownAfter     = 3
+	defaultUpAfter       = 2
+)
+
+// healthConfig is the `health` block: how relays are probed with the AMT
+// protocol itself.
+type healthConfig struct {
+	port      uint16
+	interval  time.Duration
+	timeout   time.Duration
+	downAfter int
+	upAfter   int
+	// request also sends a Request after the Advertisement and wants a
+	// Membership Query without the L flag: a working relay in the sense
+	// of RFC 8777 §3.2.3. With L set the relay counts as full.
+	request bool
+}
+
+// probeOutcome is what one probe round says of a relay.
+type probeOutcome string
+
+const (
+	probeOK      probeOutcome = "ok"
+	probeTimeout probeOutcome = "timeout" // no acceptable reply in time
+	probeFull    probeOutcome = "full"    // Membership Query with L set
+	probeResolve probeOutcome = "resolve" // a type-3 name did not resolve
+	probeError   probeOutcome = "error"   // a local socket error
+)
+
+// healthChecker probes every relay of a server block on its own timer.
+type healthChecker struct {
+	cfg      healthConfig
+	relays   []*relay
+	onChange func()
+	resolver *net.Resolver
+
+	// pending counts relays whose first probe round has not finished.
+	pending atomic.Int64
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// start launches one prober per relay, each starting at a random point of
+// the first interval so that probes do not all leave at once.
+func (h *healthChecker) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	h.pending.Store(int64(len(h.relays)))
+	for _, r := range h.relays {
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			h.probeLoop(ctx, r)
+		}()
+	}
+}
+
+// stop cancels every prober, probes in flight included, and waits.
+func (h *healthChecker) stop() {
+	if h.cancel != nil {
+		h.cancel()
+		h.wg.Wait()
+		h.cancel = nil
+	}
+}
+
+// ready reports whether every relay has had its first probe round.
+func (h *healthChecker) ready() bool { return h.pending.Load() == 0 }
+
+// probeLoop probes r every interval until ctx ends; one probe at a time.
+func (h *healthChecker) probeLoop(ctx context.Context, r *relay) {
+	first := true
+	var fails, passes int
+	// The first round runs at once, so readiness is quick; later rounds are
+	// spread over the interval.
+	next := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			if first {
+				h.pending.Add(-1)
+			}
+			return
+		case <-time.After(next):
+		}
+		outcome := h.probe(ctx, r)
+		if ctx.Err() != nil {
+			continue
+		}
+		if outcome == probeOK {
+			passes, fails = passes+1, 0
+		} else {
+			fails, passes = fails+1, 0
+			probeFailures.WithLabelValues(r.name, string(outcome)).Inc()
+		}
+		h.judge(r, outcome, first, fails, passes)
+		if first {
+			first = false
+			h.pending.Add(-1)
+			next = time.Duration(rand.Int64N(int64(h.cfg.interval))) + h.cfg.interval/2
+			continue
+		}
+		next = h.cfg.interval
+	}
+}
+
+// judge applies flap damping: a relay goes down after downAfter failed
+// rounds in a row and up after upAfter good ones. The first round sets
+// the state at once.
+func (h *healthChecker) judge(r *relay, outcome probeOutcome, first bool, fails, passes int) {
+	wasDown := r.down.Load()
+	var down bool
+	switch {
+	case first:
+		down = outcome != probeOK
+	case wasDown:
+		down = passes < h.cfg.upAfter
+	default:
+		down = fails >= h.cfg.downAfter
+	}
+	r.full.Store(down && outcome == probeFull)
+	up := 1.0
+	if down {
+		up = 0
+	}
+	relayUp.WithLabelValues(r.name).Set(up)
+	if down == wasDown && !first {
+		return
+	}
+	r.down.Store(down)
+	switch {
+	case down:
+		log.Warningf("relay %s (%s) is down: %s after %d probe round(s); it is left out of answers", r.name, r.value(), outcome, max(fails, 1))
+	case wasDown:
+		log.Infof("relay %s (%s) is up again after %d good probe round(s)", r.name, r.value(), passes)
+	}
+	if down != wasDown && h.onChange != nil {
+		h.onChange()
+	}
+}
+
+// probe runs one round against every address of r: the relay is OK if
+// one address is.
+func (h *healthChecker) probe(ctx context.Context, r *relay) probeOutcome {
+	addrs, err := h.addresses(ctx, r)
+	if err != nil {
+		return probeResolve
+	}
+	worst := probeTimeout
+	for _, a := range addrs {
+		o := h.probeAddr(ctx, r, netip.AddrPortFrom(a, h.cfg.port))
+		if o == probeOK {
+			return probeOK
+		}
+		if o == probeFull {
+			worst = probeFull
+		}
+		if o == probeError && worst != probeFull {
+			worst = probeError
+		}
+	}
+	return worst
+}
+
+// addresses is the relay's address, or those its type-3 name resolves to.
+func (h *healthChecker) addresses(ctx context.Context, r *relay) ([]netip.Addr, error) {
+	if r.record.Addr.IsValid() {
+		return []netip.Addr{r.record.Addr}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.timeout)
+	defer cancel()
+	resolver := h.resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	addrs, err := resolver.LookupNetIP(ctx, "ip", r.record.Name)
+	if err == nil && len(addrs) == 0 {
+		err = fmt.Errorf("%s has no addresses", r.record.Name)
+	}
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
+	return addrs, err
+}
+
+// probeAddr sends a Relay Discovery to target and, with `request`, a
+// Request to the advertised relay, within the probe timeout.
+func (h *healthChecker) probeAddr(ctx context.Context, r *relay, target netip.AddrPort) probeOutcome {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.timeout)
+	defer cancel()
+	pc, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		return probeError
+	}
+	defer pc.Close()
+	ignore := func(_ netip.AddrPort, reason error) { probeIgnored.WithLabelValues(ignoredReason(reason)).Inc() }
+	start := time.Now()
+	adv, err := amt.Discover(ctx, pc, target, ignore)
+	if err != nil {
+		return timeoutOrError(err)
+	}
+	if h.cfg.request {
+		relayAddr := netip.AddrPortFrom(adv.Relay.Unmap(), target.Port())
+		q, err := amt.Query(ctx, pc, relayAddr, false, ignore)
+		if err != nil {
+			return timeoutOrError(err)
+		}
+		if q.Limit {
+			return probeFull
+		}
+	}
+	probeDuration.WithLabelValues(r.name).Observe(time.Since(start).Seconds())
+	return probeOK
+}
+
+func timeoutOrError(err error) probeOutcome {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return probeTimeout
+	}
+	return probeError
+}
+
+// ignoredReason names why a reply was ignored, for metrics.
+func ignoredReason(err error) string {
+	switch {
+	case errors.Is(err, amt.ErrNonce):
+		return "nonce"
+	case errors.Is(err, amt.ErrSource):
+		return "source"
+	case errors.Is(err, amt.ErrLength):
+		return "length"
+	default:
+		return "malformed"
+	}
+}
