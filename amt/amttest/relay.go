@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,4 +141,34 @@ func (r *Relay) send(b *Behaviour, reply []byte, to netip.AddrPort) {
 	if !b.Drop {
 		_, _ = r.conn.WriteTo(reply, dst)
 	}
+}
+
+// StartSamePort starts one relay on each of ips (such as "127.0.0.2",
+// "127.0.0.3") on one UDP port free on all of them, as a Corefile's
+// health probes expect, and returns them and the port.
+func StartSamePort(ips ...string) ([]*Relay, uint16, error) {
+	var lastErr error
+	for range 50 {
+		first, err := Start(net.JoinHostPort(ips[0], "0"))
+		if err != nil {
+			return nil, 0, err
+		}
+		port := first.Addr().Port()
+		relays := []*Relay{first}
+		for _, ip := range ips[1:] {
+			r, err := Start(net.JoinHostPort(ip, strconv.Itoa(int(port))))
+			if err != nil {
+				lastErr = err
+				break
+			}
+			relays = append(relays, r)
+		}
+		if len(relays) == len(ips) {
+			return relays, port, nil
+		}
+		for _, r := range relays {
+			r.Close()
+		}
+	}
+	return nil, 0, lastErr
 }

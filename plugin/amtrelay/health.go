@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,12 +61,17 @@ type healthChecker struct {
 	wg      sync.WaitGroup
 }
 
+func newHealthChecker(cfg healthConfig, relays []*relay, onChange func()) *healthChecker {
+	h := &healthChecker{cfg: cfg, relays: relays, onChange: onChange}
+	h.pending.Store(int64(len(relays)))
+	return h
+}
+
 // start launches one prober per relay, each starting at a random point of
 // the first interval so that probes do not all leave at once.
 func (h *healthChecker) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	h.pending.Store(int64(len(h.relays)))
 	for _, r := range h.relays {
 		h.wg.Add(1)
 		go func() {
@@ -193,7 +199,8 @@ func (h *healthChecker) addresses(ctx context.Context, r *relay) ([]netip.Addr, 
 	if resolver == nil {
 		resolver = net.DefaultResolver
 	}
-	addrs, err := resolver.LookupNetIP(ctx, "ip", r.record.Name)
+	// Without the root dot, so that /etc/hosts is consulted too.
+	addrs, err := resolver.LookupNetIP(ctx, "ip", strings.TrimSuffix(r.record.Name, "."))
 	if err == nil && len(addrs) == 0 {
 		err = fmt.Errorf("%s has no addresses", r.record.Name)
 	}

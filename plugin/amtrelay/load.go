@@ -54,7 +54,6 @@ func (p *loadPoller) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	p.logged = map[string]string{}
-	p.pending.Store(int64(len(p.sources)))
 	for _, src := range p.sources {
 		p.wg.Add(1)
 		go func() {

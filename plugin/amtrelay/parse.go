@@ -373,7 +373,7 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 		cfg.geoip.onLoad = a.geoLoaded
 	}
 	if cfg.health != nil {
-		a.health = &healthChecker{cfg: *cfg.health, relays: cfg.relays, onChange: sel.cache.invalidate}
+		a.health = newHealthChecker(*cfg.health, cfg.relays, sel.cache.invalidate)
 	}
 	if err := cfg.assembleLoad(a); err != nil {
 		return nil, err
@@ -411,6 +411,7 @@ func (cfg *config) assembleLoad(a *AMTRelay) error {
 		}
 		p.sources = append(p.sources, s)
 	}
+	p.pending.Store(int64(len(p.sources)))
 	a.load = p
 	return nil
 }

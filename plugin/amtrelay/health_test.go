@@ -1,0 +1,281 @@
+package amtrelay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amtrelay/amtrelay/amt/amttest"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// loopbackRelays starts test relays on 127.0.0.2-4, one port, and returns
+// them with Corefile relay lines for them.
+func loopbackRelays(t *testing.T) ([]*amttest.Relay, uint16) {
+	t.Helper()
+	relays, port, err := amttest.StartSamePort("127.0.0.2", "127.0.0.3", "127.0.0.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, r := range relays {
+			r.Close()
+		}
+	})
+	return relays, port
+}
+
+func healthCorefile(port uint16, extra string) string {
+	return fmt.Sprintf(`amtrelay {
+		relay a 127.0.0.2
+		relay b 127.0.0.3
+		relay c 127.0.0.4
+		source 198.51.100.0/24
+		policy failover
+		answer 3
+		health %d {
+			interval 100ms
+			timeout 50ms
+			down 2
+			up 2
+		}
+		%s
+	}`, port, extra)
+}
+
+func firstRelays(t *testing.T, a *AMTRelay) []string {
+	t.Helper()
+	var out []string
+	for _, o := range order(t, ask(t, a, "198.51.100.1", "127.0.0.1", "")) {
+		out = append(out, strings.Fields(o)[1])
+	}
+	return out
+}
+
+func waitReady(t *testing.T, a *AMTRelay) {
+	t.Helper()
+	waitFor(t, a.Ready)
+}
+
+// TestHealthLeavesAndReturns: a relay that stops answering leaves the
+// answers after `down` failed rounds, the server answering all along, and
+// comes back after `up` good ones.
+func TestHealthLeavesAndReturns(t *testing.T) {
+	relays, port := loopbackRelays(t)
+	a := startedHandler(t, healthCorefile(port, ""), nil)
+	waitReady(t, a)
+	all := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}
+	if got := firstRelays(t, a); !slices.Equal(got, all) {
+		t.Fatalf("all up: %q", got)
+	}
+	relays[1].Set(amttest.Behaviour{Drop: true})
+	start := time.Now()
+	waitFor(t, func() bool { return !slices.Contains(firstRelays(t, a), "127.0.0.3") })
+	gone := time.Since(start)
+	// Two failed rounds: at most about 2 intervals plus the timeouts.
+	if gone > 600*time.Millisecond {
+		t.Errorf("down after %v, want within about 2 × 100ms + 2 × 50ms", gone)
+	}
+	if got := firstRelays(t, a); !slices.Equal(got, []string{"127.0.0.2", "127.0.0.4"}) {
+		t.Errorf("with b down: %q", got)
+	}
+	if testutil.ToFloat64(relayUp.WithLabelValues("b")) != 0 {
+		t.Error("relay_up{relay=b} is not 0")
+	}
+	relays[1].Set(amttest.Behaviour{})
+	waitFor(t, func() bool { return slices.Equal(firstRelays(t, a), all) })
+	if testutil.ToFloat64(relayUp.WithLabelValues("b")) != 1 {
+		t.Error("relay_up{relay=b} is not 1")
+	}
+}
+
+// TestHealthFlapDamping: one lost round does not take a relay down when
+// `down` is 2.
+func TestHealthFlapDamping(t *testing.T) {
+	relays, port := loopbackRelays(t)
+	a := startedHandler(t, healthCorefile(port, ""), nil)
+	waitReady(t, a)
+	relays[2].Set(amttest.Behaviour{Drop: true})
+	n := relays[2].Discoveries()
+	waitFor(t, func() bool { return relays[2].Discoveries() > n }) // one round lost
+	relays[2].Set(amttest.Behaviour{})
+	for range 10 {
+		if !slices.Contains(firstRelays(t, a), "127.0.0.4") {
+			t.Fatal("relay left the answers after one lost round")
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+// TestHealthFullRelay: with `request`, a relay whose Membership Query has
+// the L flag counts as full and leaves the answers.
+func TestHealthFullRelay(t *testing.T) {
+	relays, port := loopbackRelays(t)
+	a := startedHandler(t, strings.Replace(healthCorefile(port, ""), "up 2", "up 2\n\t\t\trequest", 1), nil)
+	waitReady(t, a)
+	before := testutil.ToFloat64(probeFailures.WithLabelValues("a", "full"))
+	relays[0].Set(amttest.Behaviour{Limit: true})
+	waitFor(t, func() bool { return !slices.Contains(firstRelays(t, a), "127.0.0.2") })
+	if testutil.ToFloat64(probeFailures.WithLabelValues("a", "full")) <= before {
+		t.Error("full probes not counted")
+	}
+	if !a.relays[0].full.Load() {
+		t.Error("relay not marked full")
+	}
+	if relays[0].Requests() == 0 {
+		t.Error("no Request was sent")
+	}
+}
+
+// TestHealthIgnoresForgedReplies: a relay that sends only garbage, wrong
+// nonces, oversized replies, or right replies from the wrong port, is
+// down: none of it counts, and all of it is counted as ignored.
+func TestHealthIgnoresForgedReplies(t *testing.T) {
+	relays, port := loopbackRelays(t)
+	other, err := net.ListenPacket("udp", "127.0.0.3:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	a := startedHandler(t, healthCorefile(port, ""), nil)
+	waitReady(t, a)
+	ignored := func() float64 {
+		s := 0.0
+		for _, r := range []string{"nonce", "source", "length", "malformed"} {
+			s += testutil.ToFloat64(probeIgnored.WithLabelValues(r))
+		}
+		return s
+	}
+	before := ignored()
+	relays[1].Set(amttest.Behaviour{Drop: true, Decoys: func(reply []byte) [][]byte {
+		wrong := append([]byte(nil), reply...)
+		wrong[4] ^= 0xff
+		return [][]byte{wrong, reply[:7], {0xff, 0xff}, make([]byte, 2000)}
+	}})
+	relays[2].Set(amttest.Behaviour{Drop: true, DecoyFrom: other, Decoys: func(reply []byte) [][]byte { return [][]byte{reply} }})
+	waitFor(t, func() bool { return slices.Equal(firstRelays(t, a), []string{"127.0.0.2"}) })
+	if ignored()-before < 5 {
+		t.Errorf("only %v replies counted as ignored", ignored()-before)
+	}
+	for _, reason := range []string{"nonce", "source", "length"} {
+		if testutil.ToFloat64(probeIgnored.WithLabelValues(reason)) == 0 {
+			t.Errorf("no reply ignored for %s", reason)
+		}
+	}
+}
+
+// TestAllDown: the three all-down behaviours.
+func TestAllDown(t *testing.T) {
+	for _, tc := range []struct {
+		action string
+		check  func(t *testing.T, r *dns.Msg)
+	}{
+		{"fail-open", func(t *testing.T, r *dns.Msg) {
+			if got := order(t, r); len(got) != 3 {
+				t.Errorf("fail-open answered %q, want all three relays", got)
+			}
+		}},
+		{"no-relay", func(t *testing.T, r *dns.Msg) {
+			if got := relays(t, r.Answer); !slices.Equal(got, []string{"0 0 0 ."}) {
+				t.Errorf("no-relay answered %q", got)
+			}
+		}},
+		{"servfail", func(t *testing.T, r *dns.Msg) {
+			if r.Rcode != dns.RcodeServerFailure {
+				t.Errorf("rcode %s, want SERVFAIL", dns.RcodeToString[r.Rcode])
+			}
+		}},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			relays, port := loopbackRelays(t)
+			for _, r := range relays {
+				r.Set(amttest.Behaviour{Drop: true})
+			}
+			a := startedHandler(t, healthCorefile(port, "all-down "+tc.action), nil)
+			waitReady(t, a)
+			tc.check(t, ask(t, a, "198.51.100.1", "127.0.0.1", ""))
+		})
+	}
+}
+
+// TestHealthResolvesNames: a type-3 relay is probed at every address its
+// name resolves to; localhost resolves to 127.0.0.1 here.
+func TestHealthResolvesNames(t *testing.T) {
+	relay, err := amttest.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	a := newTestHandler(t, fmt.Sprintf(`amtrelay {
+		relay n localhost.
+		relay x does-not-exist.invalid.
+		source 198.51.100.0/24
+		policy failover
+		health %d {
+			interval 100ms
+			timeout 50ms
+		}
+	}`, relay.Addr().Port()))
+	// Names resolve from /etc/hosts only: no query leaves the machine.
+	a.health.resolver = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no DNS in this test")
+	}}
+	a.startup()
+	defer a.shutdown()
+	waitReady(t, a)
+	if relay.Discoveries() == 0 {
+		t.Fatal("localhost. was not probed")
+	}
+	if got := order(t, ask(t, a, "198.51.100.1", "127.0.0.1", "")); !slices.Equal(got, []string{"0 localhost."}) {
+		t.Errorf("answer %q, want only localhost. (the unresolvable name is down)", got)
+	}
+}
+
+// TestReadyWaitsForFirstRound: not ready before the first probe round,
+// ready after it even when a relay never answers (the round timed out).
+func TestReadyWaitsForFirstRound(t *testing.T) {
+	relays, port := loopbackRelays(t)
+	relays[0].Set(amttest.Behaviour{Drop: true})
+	a := newTestHandler(t, strings.Replace(healthCorefile(port, ""), "timeout 50ms", "timeout 90ms", 1))
+	if a.Ready() {
+		t.Fatal("ready before probing started")
+	}
+	a.startup()
+	defer a.shutdown()
+	if a.Ready() {
+		t.Error("ready before the first round could have finished")
+	}
+	waitFor(t, a.Ready)
+}
+
+// TestShutdownStopsEverything: probes, pollers and the GeoIP watcher end
+// on shutdown (every reload runs it), with no goroutine left behind.
+func TestShutdownStopsEverything(t *testing.T) {
+	_, port := loopbackRelays(t)
+	for range 3 { // as three reloads would
+		a := newTestHandler(t, strings.Replace(healthCorefile(port, ""), "interval 100ms", "interval 30s", 1))
+		a.startup()
+		waitFor(t, a.Ready)
+		a.shutdown()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if !strings.Contains(stacks, "amtrelay.(*healthChecker)") && !strings.Contains(stacks, "amtrelay.(*loadPoller)") && !strings.Contains(stacks, "amtrelay.(*geoDB)") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines left after shutdown:\n%s", stacks)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
