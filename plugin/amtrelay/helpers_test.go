@@ -70,3 +70,7 @@ func sameSet(a, b []string) bool {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+func parseCorefile(corefile string) (*AMTRelay, error) {
+	return parse(caddy.NewTestController("dns", corefile))
+}
