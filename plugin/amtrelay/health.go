@@ -109,6 +109,7 @@ func (h *healthChecker) probeLoop(ctx context.Context, r *relay) {
 			return
 		case <-time.After(next):
 		}
+		started := time.Now()
 		outcome := h.probe(ctx, r)
 		if ctx.Err() != nil {
 			continue
@@ -126,7 +127,8 @@ func (h *healthChecker) probeLoop(ctx context.Context, r *relay) {
 			next = time.Duration(rand.Int64N(int64(h.cfg.interval))) + h.cfg.interval/2
 			continue
 		}
-		next = h.cfg.interval
+		// Rounds start every interval, however long the last one took.
+		next = max(0, h.cfg.interval-time.Since(started))
 	}
 }
 
