@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/amtrelay/amtrelay/internal/testenv"
 
@@ -33,15 +34,27 @@ func TestMetricsMatchREADME(t *testing.T) {
 	queryECS(t, udp, "203.0.113.0/26")
 	query(t, "udp", udp, new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY))
 
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body := []byte(scrape(t, metricsAddr))
 	exported := map[string]bool{}
 	for _, m := range regexp.MustCompile(`(?m)^# TYPE (coredns_amtrelay_[a-z_]+) `).FindAllStringSubmatch(string(body), -1) {
 		exported[m[1]] = true
+	}
+	// The health and load metrics appear once probes and loads run.
+	healthAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	hc := strings.Replace(exampleCorefile(t, "health.corefile"), "    log\n", "    log\n    prometheus "+healthAddr+"\n", 1)
+	hc = strings.Replace(hc, "ready 127.0.0.1:8181", "", 1)
+	hc = strings.Replace(hc, "relay r2 127.0.0.2", "relay r2 127.0.0.2 {\n            load 5\n            metrics http://127.0.0.1:1/metrics\n        }", 1)
+	hc = strings.Replace(hc, "all-down fail-open", "all-down fail-open\n        load {\n            scrape amt_relay_load\n        }", 1)
+	hudp, _ := startCoreDNS(t, hc)
+	query(t, "udp", hudp, new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY))
+	eventually(t, 5*time.Second, "probe metrics", func() bool { return strings.Contains(scrape(t, healthAddr), "coredns_amtrelay_probe_failures_total") })
+	for _, m := range regexp.MustCompile(`(?m)^# TYPE (coredns_amtrelay_[a-z_]+) `).FindAllStringSubmatch(scrape(t, healthAddr), -1) {
+		exported[m[1]] = true
+	}
+	for _, name := range []string{"coredns_amtrelay_relay_up", "coredns_amtrelay_probe_failures_total", "coredns_amtrelay_load_stale", "coredns_amtrelay_load_errors_total", "coredns_amtrelay_relay_load"} {
+		if !exported[name] {
+			t.Errorf("%s is not exported with health and load", name)
+		}
 	}
 	for name := range exported {
 		if !documented[name] {
@@ -59,6 +72,18 @@ func TestMetricsMatchREADME(t *testing.T) {
 	if answers := grepLines(string(body), "coredns_amtrelay_answers_total{"); !strings.Contains(answers, `relay="cam"`) {
 		t.Errorf("no answer counted for relay cam (London client):\n%s", answers)
 	}
+}
+
+// scrape reads a Prometheus metrics page.
+func scrape(t testing.TB, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
 }
 
 func grepLines(s, substr string) string {

@@ -66,6 +66,11 @@ func (a *AMTRelay) checkServerBlock(config *dnsserver.Config) error {
 // startup starts what runs in the background: the GeoIP watcher, the
 // health probes and the load pollers.
 func (a *AMTRelay) startup() error {
+	for _, r := range a.relays {
+		if l := r.load.Load(); l != nil && l.static {
+			relayLoad.WithLabelValues(r.name).Set(l.value)
+		}
+	}
 	if a.sel.geo != nil {
 		a.sel.geo.start()
 	}
