@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -28,19 +29,15 @@ func startCoreDNS(t testing.TB, corefile string) (udp, tcp string) {
 	if err != nil {
 		t.Fatalf("starting CoreDNS: %v\n%s", err, corefile)
 	}
-	t.Cleanup(func() { i.Stop() })
+	t.Cleanup(func() { stopCoreDNS(i) })
 	return udp, tcp
 }
 
-// startCoreDNSInstance is startCoreDNS for tests that need the instance.
-func startCoreDNSInstance(t testing.TB, corefile string) *caddy.Instance {
-	t.Helper()
-	i, err := ctest.CoreDNSServer(corefile)
-	if err != nil {
-		t.Fatalf("starting CoreDNS: %v\n%s", err, corefile)
-	}
-	t.Cleanup(func() { i.Stop() })
-	return i
+// stopCoreDNS stops i as CoreDNS does on SIGTERM: the servers, then the
+// shutdown callbacks, which stop probes and pollers.
+func stopCoreDNS(i *caddy.Instance) {
+	i.Stop()
+	i.ShutdownCallbacks()
 }
 
 // portRE matches the port of a server block key such as ".:1053".
@@ -94,7 +91,9 @@ func writeFile(path, content string) error { return os.WriteFile(path, []byte(co
 func ctestServer(corefile string) (*caddy.Instance, error) {
 	i, err := ctest.CoreDNSServer(corefile)
 	if err == nil {
-		i.Stop()
+		stopCoreDNS(i)
 	}
 	return i, err
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
