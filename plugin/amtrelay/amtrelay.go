@@ -89,7 +89,7 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	m.SetReply(r)
 	m.Authoritative = true
 	var rk *ranking
-	if n.group != nil && !n.group.noRelay {
+	if n.group != nil && !n.group.noRelay && n.needsRanking(state.QType()) {
 		q := &query{group: n.group, client: cl, now: time.Now(), sel: a.sel}
 		rk = a.rank(q, server)
 		if rk == nil {
@@ -212,6 +212,21 @@ const (
 	seedName                    // amt.<reverse name>: A, AAAA (seed procedure)
 	explainName                 // _explain.<reverse name>: TXT, with `explain`
 )
+
+// needsRanking reports whether an answer of qtype at n lists relays, so
+// that the policy must run.
+func (n node) needsRanking(qtype uint16) bool {
+	if qtype == dns.TypeANY {
+		return true
+	}
+	switch n.kind {
+	case seedName:
+		return qtype == dns.TypeA || qtype == dns.TypeAAAA
+	case explainName:
+		return qtype == dns.TypeTXT
+	}
+	return qtype == dns.TypeAMTRELAY
+}
 
 // lookup classifies qname, a lowercase name in zone.
 func (a *AMTRelay) lookup(qname, zone string) node {

@@ -2,6 +2,7 @@ package amtrelay
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
@@ -212,5 +213,43 @@ func TestD1Wire(t *testing.T) {
 	want := "0019808309616d7472656c617973076578616d706c6503636f6d00" // RDLENGTH 25, then RDATA
 	if !containsHex(raw, want) {
 		t.Errorf("packed reply %x lacks %s", raw, want)
+	}
+}
+
+// TestExplainNoRelaySource: the debug answer for a "none" source says so
+// (and does not crash).
+func TestExplainNoRelaySource(t *testing.T) {
+	a := newTestHandler(t, `amtrelay {
+		relay r 192.0.2.1
+		source 198.51.100.0/24 r
+		source 203.0.113.128/25 none
+		explain
+	}`)
+	resp, rcode, err := serve(t, a, new(dns.Msg).SetQuestion("_explain.130.113.0.203.in-addr.arpa.", dns.TypeTXT))
+	if err != nil || rcode != dns.RcodeSuccess || len(resp.Answer) != 1 {
+		t.Fatalf("rcode %d, err %v, answer %v", rcode, err, resp)
+	}
+	if txt := strings.Join(resp.Answer[0].(*dns.TXT).Txt, " "); !strings.Contains(txt, "no relay") {
+		t.Errorf("explanation %q", txt)
+	}
+}
+
+// TestOtherTypesDoNotRank: a PTR query at a source name is NODATA, and
+// runs no policy: with every relay drained and all-down servfail it must
+// not SERVFAIL.
+func TestOtherTypesDoNotRank(t *testing.T) {
+	a := newTestHandler(t, `amtrelay {
+		relay r 192.0.2.1 {
+			drain
+		}
+		source 198.51.100.0/24
+		all-down servfail
+	}`)
+	resp, rcode, _ := serve(t, a, new(dns.Msg).SetQuestion("1.100.51.198.in-addr.arpa.", dns.TypePTR))
+	if rcode != dns.RcodeSuccess || resp.Rcode != dns.RcodeSuccess || len(resp.Answer) != 0 || len(resp.Ns) != 1 {
+		t.Errorf("PTR: rcode %d, reply %v", rcode, resp)
+	}
+	if _, rcode, _ := serve(t, a, new(dns.Msg).SetQuestion("1.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)); rcode != dns.RcodeServerFailure {
+		t.Errorf("AMTRELAY with every relay drained: rcode %d, want SERVFAIL", rcode)
 	}
 }

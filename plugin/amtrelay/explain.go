@@ -31,6 +31,9 @@ func explainLines(g *group, cl *client, rk *ranking, scope uint8) []string {
 		where += " GeoIP network " + cl.loc.network.String()
 	}
 	lines := []string{fmt.Sprintf("client %s (%s) %s; policy %s; ECS scope /%d", cl.addr, from, where, policyName(g.policy), scope)}
+	if rk == nil {
+		return append(lines, "answer: no relay (0 0 0 .), as configured for this source")
+	}
 	if rk.fallback != "" {
 		lines = append(lines, "fallback: "+rk.fallback)
 	}
