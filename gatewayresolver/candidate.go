@@ -3,6 +3,7 @@ package gatewayresolver
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -126,3 +127,7 @@ type Note struct {
 }
 
 func (n Note) String() string { return n.Tier.String() + ": " + n.Err.Error() }
+
+// oneLine is err's message on one line: joined errors are separated by
+// "; " rather than newlines, so a reason fits one line of output.
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }

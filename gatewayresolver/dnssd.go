@@ -161,7 +161,7 @@ func (s *session) dnssd(ctx context.Context) ([]Candidate, []Note) {
 				}
 				t := targets[canonical(srv.Target)]
 				if len(t.addrs) == 0 {
-					c.Reason = "SRV target did not resolve: " + t.err.Error()
+					c.Reason = "SRV target did not resolve: " + oneLine(t.err)
 					out = append(out, c)
 					continue
 				}

@@ -90,7 +90,7 @@ func (s *session) driadCandidates(ctx context.Context, relays []amtrelayrr.Relay
 	for _, n := range names {
 		c := Candidate{Tier: TierDRIAD, Precedence: n.relay.Precedence, DiscoveryOptional: n.relay.DiscoveryOptional, Name: n.relay.Name}
 		if len(n.addrs) == 0 {
-			c.Reason = "relay name did not resolve: " + n.err.Error()
+			c.Reason = "relay name did not resolve: " + oneLine(n.err)
 			out = append(out, c)
 			continue
 		}
