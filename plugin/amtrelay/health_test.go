@@ -279,3 +279,19 @@ func TestShutdownStopsEverything(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestHealthSlowRelay: a relay that answers later than the timeout is
+// down; one that answers within it is up.
+func TestHealthSlowRelay(t *testing.T) {
+	relays, port := loopbackRelays(t)
+	relays[0].Set(amttest.Behaviour{Delay: 150 * time.Millisecond}) // timeout is 50ms
+	relays[1].Set(amttest.Behaviour{Delay: 10 * time.Millisecond})
+	a := startedHandler(t, healthCorefile(port, ""), nil)
+	waitReady(t, a)
+	if got := firstRelays(t, a); !slices.Equal(got, []string{"127.0.0.3", "127.0.0.4"}) {
+		t.Errorf("with a too slow relay: %q", got)
+	}
+	if testutil.ToFloat64(probeFailures.WithLabelValues("a", "timeout")) == 0 {
+		t.Error("timeouts not counted")
+	}
+}
