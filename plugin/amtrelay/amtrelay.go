@@ -175,11 +175,11 @@ func (a *AMTRelay) rank(q *query, server string) *ranking {
 	if rk.fallback != "" && rk.fallback != "all_down" {
 		fallbacks.WithLabelValues(server, g.policy.String(), rk.fallback).Inc()
 	}
-	first := "none"
 	if len(rk.chosen) > 0 {
-		first = rk.chosen[0].relay.name
+		rk.chosen[0].relay.countAnswer(server, g.policy.String())
+	} else {
+		answers.WithLabelValues(server, g.policy.String(), "none").Inc()
 	}
-	answers.WithLabelValues(server, g.policy.String(), first).Inc()
 	return &rk
 }
 

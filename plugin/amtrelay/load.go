@@ -115,13 +115,13 @@ func (p *loadPoller) apply(source string, readings []reading) {
 			p.problem(source, "value/"+rd.relay.name, "load from %s for relay %s is %v: ignored", source, rd.relay.name, rd.value)
 			continue
 		}
-		old := rd.relay.load.Load()
-		if old != nil && !old.static && old.at.After(rd.at) {
+		old, oldAt, static, ok := rd.relay.loadReading()
+		if ok && !static && oldAt.After(rd.at) {
 			continue // an older reading than the one in use
 		}
-		rd.relay.load.Store(&loadSample{value: rd.value, at: rd.at})
+		rd.relay.setLoad(rd.value, rd.at, false)
 		relayLoad.WithLabelValues(rd.relay.name).Set(rd.value)
-		if old == nil || old.value != rd.value || old.static {
+		if !ok || old != rd.value || static {
 			changed = true
 		}
 	}

@@ -29,8 +29,16 @@ type rankEntry struct {
 	key        rankKey
 	generation uint64
 	at         time.Time
-	ranked     []*relay
+	ranked     []near
 	home       *relay
+}
+
+// near is a relay and its great-circle distance from the client, NaN
+// when the relay has no location. Keeping the distance with the relay
+// spares a query from reading the relay's location again.
+type near struct {
+	relay *relay
+	km    float64
 }
 
 // loadRankTTL bounds how long an order that depends on load is reused:
@@ -76,7 +84,7 @@ func (c *rankCache) hash(k rankKey) uint64 {
 
 // get returns the cached entry for k in the current generation, and no
 // older than ttl (0: no limit), or computes and stores it.
-func (c *rankCache) get(k rankKey, now time.Time, ttl time.Duration, compute func() ([]*relay, *relay)) ([]*relay, *relay) {
+func (c *rankCache) get(k rankKey, now time.Time, ttl time.Duration, compute func() ([]near, *relay)) ([]near, *relay) {
 	gen := c.generation.Load()
 	h := c.hash(k)
 	if e, ok := c.entries.Get(h); ok && e.generation == gen && e.key == k && (ttl == 0 || now.Sub(e.at) < ttl) {
@@ -105,18 +113,18 @@ const unknownCoordinate = 1000
 // home is the nearest relay that is not drained, whether up or down: the
 // site the client would use if all were well. The client must have a
 // location.
-func (q *query) nearest(k int) (ranked []*relay, home *relay) {
-	return q.sel.cache.get(q.key("nearest", k), q.now, 0, func() ([]*relay, *relay) { return q.scanNearestIn(q.group.relays, k) })
+func (q *query) nearest(k int) (ranked []near, home *relay) {
+	return q.sel.cache.get(q.key("nearest", k), q.now, 0, func() ([]near, *relay) { return q.scanNearestIn(q.group.relays, k) })
 }
 
 // scanNearestIn is nearest without the cache, over relays: one pass,
 // keeping the k nearest in a small sorted slice.
-func (q *query) scanNearestIn(relays []*relay, k int) ([]*relay, *relay) {
-	type near struct {
+func (q *query) scanNearestIn(relays []*relay, k int) ([]near, *relay) {
+	type candidate struct {
 		r   *relay
 		cos float64
 	}
-	best := make([]near, 0, k)
+	best := make([]candidate, 0, k)
 	var home *relay
 	homeCos := math.Inf(-1)
 	c := q.client.loc.p
@@ -138,25 +146,26 @@ func (q *query) scanNearestIn(relays []*relay, k int) ([]*relay, *relay) {
 		}
 		i := len(best)
 		if i < k {
-			best = append(best, near{})
+			best = append(best, candidate{})
 		} else {
 			i = k - 1
 		}
 		for ; i > 0 && best[i-1].cos < cos; i-- {
 			best[i] = best[i-1]
 		}
-		best[i] = near{r, cos}
+		best[i] = candidate{r, cos}
 	}
-	out := make([]*relay, 0, min(k, len(best)+unlocated))
+	out := make([]near, 0, min(k, len(best)+unlocated))
 	for _, n := range best {
-		out = append(out, n.r)
+		p, _ := n.r.location()
+		out = append(out, near{n.r, c.distanceKm(p)})
 	}
 	for _, r := range relays {
 		if len(out) == k {
 			break
 		}
 		if _, ok := r.location(); !ok && q.eligible(r) {
-			out = append(out, r)
+			out = append(out, near{r, math.NaN()})
 		}
 	}
 	return out, home

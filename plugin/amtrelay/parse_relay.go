@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/amtrelay/amtrelay/amtrelayrr"
 
@@ -152,7 +153,9 @@ func (cfg *config) parseRelay(c *caddy.Controller) error {
 	if err != nil {
 		return pos.errorf("relay '%s': %v", name, err)
 	}
-	r.configured = attrs.location
+	if attrs.location != nil {
+		r.configured, r.hasLocation = *attrs.location, true
+	}
 	r.drained = attrs.drained
 	r.metricsURL = attrs.metricsURL
 	if attrs.capacity > 0 {
@@ -162,7 +165,7 @@ func (cfg *config) parseRelay(c *caddy.Controller) error {
 		r.weight = *attrs.weight
 	}
 	if attrs.load != nil {
-		r.load.Store(&loadSample{value: *attrs.load, static: true})
+		r.setLoad(*attrs.load, time.Time{}, true)
 	}
 	cfg.relays = append(cfg.relays, r)
 	cfg.byName[name] = r

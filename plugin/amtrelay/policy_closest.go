@@ -18,8 +18,9 @@ func (closestPolicy) rank(q *query) ranking {
 	near, _ := q.nearest(q.limit())
 	cs := make([]candidate, len(near))
 	rk := ranking{chosen: cs}
-	for i, r := range near {
-		cs[i] = candidate{relay: r, distanceKm: q.distanceTo(r), utilisation: q.utilisation(r)}
+	for i, n := range near {
+		// Closest does not look at loads: utilisation stays unknown here.
+		cs[i] = candidate{relay: n.relay, distanceKm: n.km, utilisation: math.NaN()}
 		cs[i].score = distanceScore(cs[i].distanceKm, i)
 		if math.IsNaN(cs[i].distanceKm) {
 			rk.fallback = "no_relay_location"

@@ -86,7 +86,7 @@ func (q *query) loadOrder() *loadOrder {
 	for _, r := range g.relays {
 		s := loadStep(q.utilisation(r))
 		byStep[s] = append(byStep[s], r)
-		if l := r.load.Load(); l != nil && !l.static && q.sel.maxLoadAge > 0 {
+		if _, _, static, ok := r.loadReading(); ok && !static && q.sel.maxLoadAge > 0 {
 			snap.agesOutSoon = true
 		}
 	}
@@ -109,23 +109,18 @@ func (leastLoadPolicy) rank(q *query) ranking {
 		if need <= 0 {
 			break
 		}
-		var picked []*relay
+		var picked []near
 		switch {
-		case len(sg.relays) == 1:
-			if q.eligible(sg.relays[0]) {
-				picked = sg.relays
+		case len(sg.relays) == 1 || !located:
+			for _, r := range firstEligible(q, sg.relays, need) {
+				picked = append(picked, near{r, q.distanceTo(r)})
 			}
-		case !located:
-			picked = firstEligible(q, sg.relays, need)
 		case len(sg.relays) <= smallStep:
 			picked, _ = q.scanNearestIn(sg.relays, need)
 		default:
 			key := q.key("least-load", need)
 			key.step, key.snapshot = sg.step, snap.id
-			picked, _ = q.sel.cache.get(key, q.now, 0, func() ([]*relay, *relay) {
-				near, _ := q.scanNearestIn(sg.relays, need)
-				return near, nil
-			})
+			picked, _ = q.sel.cache.get(key, q.now, 0, func() ([]near, *relay) { return q.scanNearestIn(sg.relays, need) })
 		}
 		if len(sg.relays) > 1 && len(picked) > 0 {
 			// Distance (or, without a location, Corefile order) chose
@@ -135,8 +130,8 @@ func (leastLoadPolicy) rank(q *query) ranking {
 				rk.fallback = "no_client_location"
 			}
 		}
-		for _, r := range picked {
-			c := candidate{relay: r, distanceKm: q.distanceTo(r), utilisation: q.utilisation(r)}
+		for _, n := range picked {
+			c := candidate{relay: n.relay, distanceKm: n.km, utilisation: q.utilisation(n.relay)}
 			dist := c.distanceKm
 			if math.IsNaN(dist) {
 				dist = 9e6 // after every real distance, within the step

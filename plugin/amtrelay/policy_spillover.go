@@ -70,8 +70,8 @@ func (p spillOverPolicy) rank(q *query) ranking {
 	limit := q.limit()
 	near, home := q.nearest(limit + p.spread)
 	cs := make([]candidate, len(near))
-	for i, r := range near {
-		cs[i] = candidate{relay: r, distanceKm: q.distanceTo(r), utilisation: q.utilisation(r)}
+	for i, n := range near {
+		cs[i] = candidate{relay: n.relay, distanceKm: n.km, utilisation: q.utilisation(n.relay)}
 	}
 	rk := ranking{usesClient: true}
 

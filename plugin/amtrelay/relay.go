@@ -9,11 +9,28 @@ import (
 	"github.com/amtrelay/amtrelay/amtrelayrr"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // relay is one configured AMT relay, and what is known of it while the
-// server runs.
+// server runs. The fields every answer reads come first, to share cache
+// lines: with thousands of relays, memory latency is most of a query's
+// cost.
 type relay struct {
+	// down is set by the health probe, with full when the relay answered
+	// with the L flag.
+	down    atomic.Bool
+	full    atomic.Bool
+	drained bool
+	// loadBits and loadAt hold the last load reading (a float64's bits,
+	// and its time in Unix nanoseconds; 0 for none, staticLoad for a
+	// Corefile value that never ages). A reader may see a value with the
+	// time of the reading before or after it: harmless.
+	loadBits atomic.Uint64
+	loadAt   atomic.Int64
+	// capacity is what load is measured against (default 1).
+	capacity float64
+
 	// name is the relay's name in the Corefile, used in logs and metrics.
 	name string
 	// record is the configured AMTRELAY RDATA; its precedence is used as
@@ -24,40 +41,71 @@ type relay struct {
 	order int
 	pos   position
 
-	// configured holds the Corefile's `location`, if any; otherwise the
-	// relay's address is looked up in the GeoIP database (geo).
-	configured *point
-	geo        atomic.Pointer[point]
-	// capacity is what load is measured against (default 1).
-	capacity float64
+	// configured holds the Corefile's `location`, if hasLocation;
+	// otherwise the relay's address is looked up in the GeoIP database
+	// (geo).
+	configured  point
+	hasLocation bool
+	geo         atomic.Pointer[point]
 	// weight is the share of answers the weighted policy gives the relay.
 	weight float64
-	// drained relays get no new clients.
-	drained bool
 
-	// down is set by the health probe, with full when the relay answered
-	// with the L flag; load by a load source.
-	down atomic.Bool
-	full atomic.Bool
-	load atomic.Pointer[loadSample]
 	// metricsURL is where the scrape load source reads this relay.
 	metricsURL string
 
-	// rdataTail is the hex RDATA after the precedence octet, packed once,
-	// and rdata the whole hex RDATA for the precedences ranks use most.
-	rdataTail string
-	rdata     [rdataCached]string
+	// rdataTail is the hex RDATA after the precedence octet, packed once;
+	// rdata the whole hex RDATA for the first ranks' precedences, and
+	// rdataConfigured for the configured one.
+	rdataTail       string
+	rdata           [rdataCached]string
+	rdataConfigured string
+
+	// answered caches this relay's answers_total series, so that counting
+	// an answer does not look it up by label values every time.
+	answered atomic.Pointer[answerCounter]
 }
 
-// rdataCached is how many precedence values have their RDATA kept whole.
-const rdataCached = 16
+// rdataCached is how many precedence values (0, 1, ...) have their RDATA
+// kept whole: the ranks of a default answer of 3, and one more.
+const rdataCached = 4
 
-// loadSample is one load reading and when it was taken. Static samples,
-// from the Corefile, never age.
-type loadSample struct {
-	value  float64
-	at     time.Time
-	static bool
+type answerCounter struct {
+	server, policy string
+	counter        prometheus.Counter
+}
+
+// countAnswer counts an answer, by server and policy, that ranks r first.
+func (r *relay) countAnswer(server, policy string) {
+	if c := r.answered.Load(); c != nil && c.server == server && c.policy == policy {
+		c.counter.Inc()
+		return
+	}
+	c := &answerCounter{server: server, policy: policy, counter: answers.WithLabelValues(server, policy, r.name)}
+	r.answered.Store(c)
+	c.counter.Inc()
+}
+
+// staticLoad is the loadAt of a Corefile `load`, which never ages.
+const staticLoad = math.MaxInt64
+
+// setLoad records a load reading taken at at, or a static one.
+func (r *relay) setLoad(value float64, at time.Time, static bool) {
+	r.loadBits.Store(math.Float64bits(value))
+	if static {
+		r.loadAt.Store(staticLoad)
+	} else {
+		r.loadAt.Store(at.UnixNano())
+	}
+}
+
+// loadReading returns the last reading, its time, and whether it is a
+// static one; ok is false when there is none.
+func (r *relay) loadReading() (value float64, at time.Time, static, ok bool) {
+	t := r.loadAt.Load()
+	if t == 0 {
+		return 0, time.Time{}, false, false
+	}
+	return math.Float64frombits(r.loadBits.Load()), time.Unix(0, t), t == staticLoad, true
 }
 
 // newRelay packs r's record once, so answers only prepend a precedence.
@@ -70,14 +118,15 @@ func newRelay(name string, record amtrelayrr.Relay, order int, pos position) (*r
 	for p := range r.rdata {
 		r.rdata[p] = hexOctet[p] + r.rdataTail
 	}
+	r.rdataConfigured = hexOctet[record.Precedence] + r.rdataTail
 	return r, nil
 }
 
 // location returns where the relay is: configured, or from the GeoIP
 // database.
 func (r *relay) location() (point, bool) {
-	if r.configured != nil {
-		return *r.configured, true
+	if r.hasLocation {
+		return r.configured, true
 	}
 	if p := r.geo.Load(); p != nil {
 		return *p, true
@@ -99,11 +148,11 @@ func (r *relay) eligible() bool { return !r.drained && !r.down.Load() }
 // utilisation is load/capacity, or NaN when the load is unknown or older
 // than maxAge (0: no limit).
 func (r *relay) utilisation(now time.Time, maxAge time.Duration) float64 {
-	s := r.load.Load()
-	if s == nil || (!s.static && maxAge > 0 && now.Sub(s.at) > maxAge) {
+	t := r.loadAt.Load()
+	if t == 0 || (t != staticLoad && maxAge > 0 && now.UnixNano()-t > int64(maxAge)) {
 		return math.NaN()
 	}
-	return s.value / r.capacity
+	return math.Float64frombits(r.loadBits.Load()) / r.capacity
 }
 
 // hexOctet holds the two hex digits of every octet value.
@@ -118,10 +167,13 @@ var hexOctet = func() (t [256]string) {
 // *dns.RFC3597 so that miekg/dns packs it right for either D-bit; see
 // package amtrelayrr.
 func (r *relay) rr(owner string, ttl uint32, precedence uint8) dns.RR {
-	rdata := ""
-	if int(precedence) < len(r.rdata) {
+	var rdata string
+	switch {
+	case int(precedence) < len(r.rdata):
 		rdata = r.rdata[precedence]
-	} else {
+	case precedence == r.record.Precedence:
+		rdata = r.rdataConfigured
+	default:
 		rdata = hexOctet[precedence] + r.rdataTail
 	}
 	return &dns.RFC3597{

@@ -67,8 +67,8 @@ func (a *AMTRelay) checkServerBlock(config *dnsserver.Config) error {
 // health probes and the load pollers.
 func (a *AMTRelay) startup() error {
 	for _, r := range a.relays {
-		if l := r.load.Load(); l != nil && l.static {
-			relayLoad.WithLabelValues(r.name).Set(l.value)
+		if v, _, static, ok := r.loadReading(); ok && static {
+			relayLoad.WithLabelValues(r.name).Set(v)
 		}
 	}
 	if a.sel.geo != nil {
@@ -102,7 +102,7 @@ func (a *AMTRelay) shutdown() error {
 // location are placed by their address, and cached orders are retired.
 func (a *AMTRelay) geoLoaded(db *geoReader) {
 	for _, r := range a.relays {
-		if r.configured != nil || !r.record.Addr.IsValid() {
+		if r.hasLocation || !r.record.Addr.IsValid() {
 			continue
 		}
 		if l := db.lookup(r.record.Addr); l.known {
