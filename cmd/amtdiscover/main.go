@@ -173,8 +173,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return fail(stderr, err)
 	}
-	race, err := r.ConnectN(ctx, res.Candidates, *relays)
-	defer race.Close()
+	race, err := r.ConnectN(ctx, res.Candidates, *relays) // race is never nil
+	if race != nil {
+		defer race.Close()
+	}
 	if *asJSON {
 		writeJSON(stdout, raceJSON(race, err))
 	} else {

@@ -3,7 +3,6 @@ package amtrelay
 import (
 	"math"
 	"sort"
-	"sync/atomic"
 )
 
 // policy orders a group's relays for one query. Lower precedence values
@@ -107,6 +106,3 @@ func (weightedPolicy) rank(q *query) ranking {
 	assignPrecedence(cs)
 	return ranking{chosen: cs}
 }
-
-// rrCounter is embedded in group for round-robin.
-type rrCounter = atomic.Uint64
