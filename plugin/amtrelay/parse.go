@@ -346,6 +346,9 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 			}
 		}
 		g.prepare()
+		if _, ok := g.policy.(weightedPolicy); ok && !g.noRelay && g.cumWeight[len(g.cumWeight)-1] == 0 {
+			return nil, sd.pos.errorf("policy weighted: every relay of this source has weight 0, so none could be answered: give one a weight above 0")
+		}
 		for _, p := range sd.prefixes {
 			if !table.add(p, g) {
 				return nil, sd.pos.errorf("prefix %s is configured twice", p)

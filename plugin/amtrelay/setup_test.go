@@ -57,6 +57,7 @@ func TestSetupErrors(t *testing.T) {
 		{"bad answer", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24\nanswer 256\n}", []string{":4 ", "answer '256'"}},
 		{"unknown policy", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24\npolicy fastest\n}", []string{":4 ", "unknown policy 'fastest'"}},
 		{"bad ns", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24\nns a..b\n}", []string{":4 ", "ns 'a..b'"}},
+		{"weights all zero", "amtrelay {\nrelay r 192.0.2.1 {\nweight 0\n}\nsource 198.51.100.0/24\npolicy weighted\n}", []string{":5 ", "every relay of this source has weight 0"}},
 		{"two blocks", "amtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24\n}\namtrelay {\nrelay r 192.0.2.1\nsource 198.51.100.0/24\n}", []string{":5 ", "only be used once"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
