@@ -29,6 +29,23 @@ type group struct {
 	byWeight  []*relay
 	// loads is the least-load policy's order by load.
 	loads loadSnapshots
+	// placed holds the relays' places for distance scans; replaced when
+	// the GeoIP database moves relays.
+	placed atomic.Pointer[[]place]
+}
+
+// places returns where the group's relays are, in group order.
+func (g *group) places() []place {
+	if p := g.placed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// locate records where the group's relays are now.
+func (g *group) locate() {
+	p := placesOf(g.relays)
+	g.placed.Store(&p)
 }
 
 // prepare computes what the group's policies precompute.
@@ -41,4 +58,5 @@ func (g *group) prepare() {
 	}
 	g.byWeight = slices.Clone(g.relays)
 	slices.SortStableFunc(g.byWeight, func(a, b *relay) int { return cmp.Compare(b.weight, a.weight) })
+	g.locate()
 }

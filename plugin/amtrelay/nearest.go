@@ -114,59 +114,86 @@ const unknownCoordinate = 1000
 // site the client would use if all were well. The client must have a
 // location.
 func (q *query) nearest(k int) (ranked []near, home *relay) {
-	return q.sel.cache.get(q.key("nearest", k), q.now, 0, func() ([]near, *relay) { return q.scanNearestIn(q.group.relays, k) })
+	return q.sel.cache.get(q.key("nearest", k), q.now, 0, func() ([]near, *relay) {
+		return q.scanNearestIn(q.group.relays, q.group.places(), k)
+	})
 }
 
-// scanNearestIn is nearest without the cache, over relays: one pass,
-// keeping the k nearest in a small sorted slice.
-func (q *query) scanNearestIn(relays []*relay, k int) ([]near, *relay) {
+// place is where one relay of a list is, as a unit vector, with what a
+// scan needs to know without reading the relay itself.
+type place struct {
+	x, y, z float64
+	located bool
+	drained bool
+}
+
+// placesOf lays out the locations of relays contiguously, in their order,
+// so that a scan over thousands of relays reads 32 bytes per relay and
+// follows no pointer until a relay is among the nearest.
+func placesOf(relays []*relay) []place {
+	out := make([]place, len(relays))
+	for i, r := range relays {
+		p, ok := r.location()
+		out[i] = place{x: p.x, y: p.y, z: p.z, located: ok, drained: r.drained}
+	}
+	return out
+}
+
+// scanNearestIn is nearest without the cache, over relays (whose places
+// are pl, in the same order): one pass, keeping the k nearest in a small
+// sorted slice.
+func (q *query) scanNearestIn(relays []*relay, pl []place, k int) ([]near, *relay) {
+	if len(pl) != len(relays) {
+		pl = placesOf(relays)
+	}
 	type candidate struct {
-		r   *relay
+		i   int
 		cos float64
 	}
 	best := make([]candidate, 0, k)
-	var home *relay
+	home := -1
 	homeCos := math.Inf(-1)
 	c := q.client.loc.p
-	unlocated := 0
-	for _, r := range relays {
-		p, ok := r.location()
-		if !ok {
-			if q.eligible(r) {
-				unlocated++
-			}
+	for i := range pl {
+		e := &pl[i]
+		if !e.located {
 			continue
 		}
-		cos := c.cosAngle(p)
-		if !r.drained && cos > homeCos {
-			home, homeCos = r, cos
+		cos := c.x*e.x + c.y*e.y + c.z*e.z
+		if !e.drained && cos > homeCos {
+			home, homeCos = i, cos
 		}
-		if !q.eligible(r) || (len(best) == k && cos <= best[k-1].cos) {
+		// Only a relay that would make the k nearest is read.
+		if (len(best) == k && cos <= best[k-1].cos) || !q.eligible(relays[i]) {
 			continue
 		}
-		i := len(best)
-		if i < k {
+		j := len(best)
+		if j < k {
 			best = append(best, candidate{})
 		} else {
-			i = k - 1
+			j = k - 1
 		}
-		for ; i > 0 && best[i-1].cos < cos; i-- {
-			best[i] = best[i-1]
+		for ; j > 0 && best[j-1].cos < cos; j-- {
+			best[j] = best[j-1]
 		}
-		best[i] = candidate{r, cos}
+		best[j] = candidate{i, cos}
 	}
-	out := make([]near, 0, min(k, len(best)+unlocated))
+	out := make([]near, 0, k)
 	for _, n := range best {
-		p, _ := n.r.location()
-		out = append(out, near{n.r, c.distanceKm(p)})
+		p, _ := relays[n.i].location()
+		out = append(out, near{relays[n.i], c.distanceKm(p)})
 	}
-	for _, r := range relays {
+	for i, r := range relays {
 		if len(out) == k {
 			break
 		}
-		if _, ok := r.location(); !ok && q.eligible(r) {
+		if !pl[i].located && q.eligible(r) {
 			out = append(out, near{r, math.NaN()})
 		}
 	}
-	return out, home
+	var homeRelay *relay
+	if home >= 0 {
+		homeRelay = relays[home]
+	}
+	return out, homeRelay
 }

@@ -52,6 +52,7 @@ type loadOrder struct {
 type loadStepGroup struct {
 	step   float64
 	relays []*relay // in Corefile order
+	places []place  // where relays are, for steps of more than one
 }
 
 // loadSnapshots holds a group's current loadOrder.
@@ -91,7 +92,11 @@ func (q *query) loadOrder() *loadOrder {
 		}
 	}
 	for s, rs := range byStep {
-		snap.steps = append(snap.steps, loadStepGroup{step: s, relays: rs})
+		sg := loadStepGroup{step: s, relays: rs}
+		if len(rs) > 1 {
+			sg.places = placesOf(rs)
+		}
+		snap.steps = append(snap.steps, sg)
 	}
 	slices.SortFunc(snap.steps, func(a, b loadStepGroup) int { return cmp.Compare(a.step, b.step) })
 	g.loads.current.Store(snap)
@@ -116,11 +121,11 @@ func (leastLoadPolicy) rank(q *query) ranking {
 				picked = append(picked, near{r, q.distanceTo(r)})
 			}
 		case len(sg.relays) <= smallStep:
-			picked, _ = q.scanNearestIn(sg.relays, need)
+			picked, _ = q.scanNearestIn(sg.relays, sg.places, need)
 		default:
 			key := q.key("least-load", need)
 			key.step, key.snapshot = sg.step, snap.id
-			picked, _ = q.sel.cache.get(key, q.now, 0, func() ([]near, *relay) { return q.scanNearestIn(sg.relays, need) })
+			picked, _ = q.sel.cache.get(key, q.now, 0, func() ([]near, *relay) { return q.scanNearestIn(sg.relays, sg.places, need) })
 		}
 		if len(sg.relays) > 1 && len(picked) > 0 {
 			// Distance (or, without a location, Corefile order) chose

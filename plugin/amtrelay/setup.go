@@ -112,5 +112,8 @@ func (a *AMTRelay) geoLoaded(db *geoReader) {
 			r.geo.Store(nil)
 		}
 	}
+	for _, g := range a.groups {
+		g.locate()
+	}
 	a.sel.cache.invalidate()
 }
