@@ -172,48 +172,29 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
-func (r *Resolver) resolvConf() string { return orDefault(r.ResolvConf, DefaultResolvConf) }
-func (r *Resolver) attempts() int {
-	if r.QueryAttempts <= 0 {
-		return DefaultQueryAttempts
+// orPositive is v, or def when v is zero or negative.
+func orPositive[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
 	}
-	return r.QueryAttempts
+	return v
 }
+
+func (r *Resolver) resolvConf() string { return orDefault(r.ResolvConf, DefaultResolvConf) }
+func (r *Resolver) attempts() int      { return orPositive(r.QueryAttempts, DefaultQueryAttempts) }
 func (r *Resolver) retryInitial() time.Duration {
-	if r.RetryInitial <= 0 {
-		return DefaultRetryInitial
-	}
-	return r.RetryInitial
+	return orPositive(r.RetryInitial, DefaultRetryInitial)
 }
 func (r *Resolver) retryMax() time.Duration {
-	if r.RetryMax <= 0 {
-		return max(DefaultRetryMax, r.retryInitial())
-	}
-	return max(r.RetryMax, r.retryInitial())
+	return max(orPositive(r.RetryMax, DefaultRetryMax), r.retryInitial())
 }
-func (r *Resolver) queryLimit() int {
-	if r.QueryLimit == 0 {
-		return DefaultQueryLimit
-	}
-	return r.QueryLimit
-}
+func (r *Resolver) queryLimit() int { return orDefault(r.QueryLimit, DefaultQueryLimit) }
 func (r *Resolver) queryWindow() time.Duration {
-	if r.QueryWindow <= 0 {
-		return DefaultQueryWindow
-	}
-	return r.QueryWindow
+	return orPositive(r.QueryWindow, DefaultQueryWindow)
 }
-func (r *Resolver) maxChain() int {
-	if r.MaxChain <= 0 {
-		return DefaultMaxChain
-	}
-	return r.MaxChain
-}
+func (r *Resolver) maxChain() int { return orPositive(r.MaxChain, DefaultMaxChain) }
 func (r *Resolver) resolutionDelay() time.Duration {
-	if r.ResolutionDelay <= 0 {
-		return DefaultResolutionDelay
-	}
-	return r.ResolutionDelay
+	return orPositive(r.ResolutionDelay, DefaultResolutionDelay)
 }
 func (r *Resolver) port() uint16 { return orDefault(r.Port, amt.Port) }
 

@@ -105,27 +105,18 @@ func commonPrefixLen(src Source, dst netip.Addr) int {
 	if !s.IsValid() || s.Is4() != d.Is4() {
 		return 0
 	}
-	var n, limit int
+	limit := 64
 	if s.Is4() {
-		a, b := s.As4(), d.As4()
-		for i := range a {
-			x := a[i] ^ b[i]
-			n += bits.LeadingZeros8(x)
-			if x != 0 {
-				break
-			}
-		}
 		limit = 32
-	} else {
-		a, b := s.As16(), d.As16()
-		for i := range a {
-			x := a[i] ^ b[i]
-			n += bits.LeadingZeros8(x)
-			if x != 0 {
-				break
-			}
+	}
+	a, b := s.AsSlice(), d.AsSlice()
+	n := 0
+	for i := range a {
+		x := a[i] ^ b[i]
+		n += bits.LeadingZeros8(x)
+		if x != 0 {
+			break
 		}
-		limit = 64
 	}
 	if src.PrefixLen > 0 {
 		limit = src.PrefixLen

@@ -3,6 +3,7 @@ package test
 import (
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestReloadDrainsAndStopsProbes(t *testing.T) {
 			r.Close()
 		}
 	}()
-	corefile := strings.NewReplacer("health 2268", "health "+itoa(int(port)), "interval 1s", "interval 200ms", "timeout 500ms", "timeout 100ms", "    ready 127.0.0.1:8181\n", "").
+	corefile := strings.NewReplacer("health 2268", "health "+strconv.Itoa(int(port)), "interval 1s", "interval 200ms", "timeout 500ms", "timeout 100ms", "    ready 127.0.0.1:8181\n", "").
 		Replace(exampleCorefile(t, "health.corefile"))
 	before := probeGoroutines()
 	inst, err := ctest.CoreDNSServer(corefile)

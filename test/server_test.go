@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"testing"
 	"time"
 
@@ -95,5 +94,3 @@ func ctestServer(corefile string) (*caddy.Instance, error) {
 	}
 	return i, err
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -68,7 +68,7 @@ func (s *promSource) read(ctx context.Context, now time.Time) ([]reading, error)
 	var out []reading
 	for _, smp := range values {
 		name := string(smp.Metric[s.label])
-		r := s.relays.find(name)
+		r := s.relays[name]
 		if r == nil {
 			loadErrors.WithLabelValues("prometheus", "unknown_relay").Inc()
 			s.poller.problem("prometheus", "relay/"+name, "Prometheus result %s names no relay of this server block in label %q: ignored", smp.Metric, s.label)
@@ -97,8 +97,6 @@ func (s *promSource) instant(ctx context.Context, query string, now time.Time) (
 	return vec, nil
 }
 
-func labelName(s string) model.LabelName { return model.LabelName(s) }
-
 // relayIndex finds relays by Corefile name or by address.
 type relayIndex map[string]*relay
 
@@ -112,5 +110,3 @@ func newRelayIndex(relays []*relay) relayIndex {
 	}
 	return idx
 }
-
-func (idx relayIndex) find(s string) *relay { return idx[s] }

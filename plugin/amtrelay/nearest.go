@@ -4,7 +4,6 @@ import (
 	"hash/maphash"
 	"math"
 	"sync/atomic"
-	"time"
 
 	"github.com/coredns/coredns/plugin/pkg/cache"
 )
@@ -28,7 +27,6 @@ type rankCache struct {
 type rankEntry struct {
 	key        rankKey
 	generation uint64
-	at         time.Time
 	ranked     []near
 	home       *relay
 }
@@ -40,10 +38,6 @@ type near struct {
 	relay *relay
 	km    float64
 }
-
-// loadRankTTL bounds how long an order that depends on load is reused:
-// loads age into "unknown" without any event to retire the entry.
-const loadRankTTL = time.Second
 
 // rankKey is what an order depends on besides the generation.
 type rankKey struct {
@@ -82,16 +76,16 @@ func (c *rankCache) hash(k rankKey) uint64 {
 	return h.Sum64()
 }
 
-// get returns the cached entry for k in the current generation, and no
-// older than ttl (0: no limit), or computes and stores it.
-func (c *rankCache) get(k rankKey, now time.Time, ttl time.Duration, compute func() ([]near, *relay)) ([]near, *relay) {
+// get returns the cached entry for k in the current generation, or
+// computes and stores it.
+func (c *rankCache) get(k rankKey, compute func() ([]near, *relay)) ([]near, *relay) {
 	gen := c.generation.Load()
 	h := c.hash(k)
-	if e, ok := c.entries.Get(h); ok && e.generation == gen && e.key == k && (ttl == 0 || now.Sub(e.at) < ttl) {
+	if e, ok := c.entries.Get(h); ok && e.generation == gen && e.key == k {
 		return e.ranked, e.home
 	}
 	ranked, home := compute()
-	c.entries.Add(h, &rankEntry{key: k, generation: gen, at: now, ranked: ranked, home: home})
+	c.entries.Add(h, &rankEntry{key: k, generation: gen, ranked: ranked, home: home})
 	return ranked, home
 }
 
@@ -114,7 +108,7 @@ const unknownCoordinate = 1000
 // site the client would use if all were well. The client must have a
 // location.
 func (q *query) nearest(k int) (ranked []near, home *relay) {
-	return q.sel.cache.get(q.key("nearest", k), q.now, 0, func() ([]near, *relay) {
+	return q.sel.cache.get(q.key("nearest", k), func() ([]near, *relay) {
 		return q.scanNearestIn(q.group.relays, q.group.places(), k)
 	})
 }

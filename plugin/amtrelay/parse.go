@@ -434,7 +434,7 @@ func (cfg *config) zones(serverBlockKeys []string, prefixes []netip.Prefix) ([]s
 			zones = append(zones, derivedZones(prefixes)...)
 			continue
 		}
-		if _, ok := zonePrefix(z); !ok {
+		if _, ok := parseReverse(z); !ok {
 			return nil, cfg.pos.errorf("zone '%s' is not a reverse zone under in-addr.arpa. or ip6.arpa.", z)
 		}
 		zones = append(zones, z)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/coredns/caddy"
+	"github.com/prometheus/common/model"
 )
 
 // parseDuration reads a property's single duration argument.
@@ -125,7 +126,7 @@ func (cfg *config) parseLoad(c *caddy.Controller) error {
 					if len(a) != 1 {
 						return c.ArgErr()
 					}
-					src.label = labelName(a[0])
+					src.label = model.LabelName(a[0])
 				case "interval":
 					src.interval, err = parseDuration(c, 100*time.Millisecond)
 				case "timeout":

@@ -28,6 +28,10 @@ func (leastLoadPolicy) clientDependent() bool { return true }
 // unknownLoadStep sorts unknown loads after any real one.
 const unknownLoadStep = math.MaxInt32
 
+// loadRankTTL bounds how long a load order is reused while live loads
+// can age into "unknown" without any event to say so.
+const loadRankTTL = time.Second
+
 // smallStep is the largest step whose relays are sorted by distance on
 // every query rather than through the ranking cache.
 const smallStep = 32
@@ -125,7 +129,7 @@ func (leastLoadPolicy) rank(q *query) ranking {
 		default:
 			key := q.key("least-load", need)
 			key.step, key.snapshot = sg.step, snap.id
-			picked, _ = q.sel.cache.get(key, q.now, 0, func() ([]near, *relay) { return q.scanNearestIn(sg.relays, sg.places, need) })
+			picked, _ = q.sel.cache.get(key, func() ([]near, *relay) { return q.scanNearestIn(sg.relays, sg.places, need) })
 		}
 		if len(sg.relays) > 1 && len(picked) > 0 {
 			// Distance (or, without a location, Corefile order) chose

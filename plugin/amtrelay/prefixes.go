@@ -88,22 +88,3 @@ func (t *prefixTable) exists(q netip.Prefix) bool {
 	}
 	return false
 }
-
-// all returns every configured prefix with its group, IPv4 first, longest
-// first within a family.
-func (t *prefixTable) all() []netip.Prefix {
-	var out []netip.Prefix
-	for _, fam := range []struct {
-		byLen map[int]map[netip.Prefix]*group
-		lens  []int
-	}{{t.byLen4, t.lens4}, {t.byLen6, t.lens6}} {
-		for _, l := range fam.lens {
-			start := len(out)
-			for p := range fam.byLen[l] {
-				out = append(out, p)
-			}
-			slices.SortFunc(out[start:], func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
-		}
-	}
-	return out
-}

@@ -121,6 +121,3 @@ func coveringZone(p netip.Prefix) string {
 	rounded := netip.PrefixFrom(p.Addr(), p.Bits()/step*step).Masked()
 	return cidr.Reverse([]string{rounded.String()})[0]
 }
-
-// zonePrefix returns the prefix a reverse zone name stands for.
-func zonePrefix(zone string) (netip.Prefix, bool) { return parseReverse(zone) }
