@@ -89,6 +89,9 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	m.SetReply(r)
 	m.Authoritative = true
 	var rk *ranking
+	if n.group != nil && n.group.noRelay && n.needsRanking(state.QType()) {
+		answers.WithLabelValues(server, n.group.policy.String(), "none").Inc()
+	}
 	if n.group != nil && !n.group.noRelay && n.needsRanking(state.QType()) {
 		q := &query{group: n.group, client: cl, now: time.Now(), sel: a.sel}
 		rk = a.rank(q, server)

@@ -8,6 +8,7 @@ import (
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // staticCorefile mirrors corefile-examples/static.corefile.
@@ -251,5 +252,17 @@ func TestOtherTypesDoNotRank(t *testing.T) {
 	}
 	if _, rcode, _ := serve(t, a, new(dns.Msg).SetQuestion("1.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)); rcode != dns.RcodeServerFailure {
 		t.Errorf("AMTRELAY with every relay drained: rcode %d, want SERVFAIL", rcode)
+	}
+}
+
+// TestNoRelayCounted: a "none" source's answers count as relay "none",
+// as the README says.
+func TestNoRelayCounted(t *testing.T) {
+	a := newTestHandler(t, staticCorefile)
+	c := answers.WithLabelValues("", "static", "none")
+	before := testutil.ToFloat64(c)
+	serve(t, a, new(dns.Msg).SetQuestion("130.113.0.203.in-addr.arpa.", dns.TypeAMTRELAY))
+	if testutil.ToFloat64(c) != before+1 {
+		t.Error("the no-relay answer was not counted")
 	}
 }
