@@ -1,10 +1,9 @@
 package test
 
 import (
-	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,31 +14,16 @@ import (
 )
 
 // TestHealthExample runs corefile-examples/health.corefile with AMT
-// responders on the three relay addresses, port 2268: stopping one takes
-// it out of the answers within about 3 s (two failed rounds of 1 s with
-// 500 ms timeouts), and restarting it brings it back, while the server
-// answers throughout.
+// responders on the three relay addresses: stopping one takes it out of
+// the answers after failed rounds, and restarting it brings it back, while
+// the server answers throughout. How many rounds that takes is the
+// plugin's TestDamper; here the bounds are only generous ones.
 func TestHealthExample(t *testing.T) {
-	addrs := []string{"127.0.0.2:2268", "127.0.0.3:2268", "127.0.0.4:2268"}
-	responders := make([]*amttest.Relay, len(addrs))
-	for i, a := range addrs {
-		r, err := amttest.Start(a)
-		if err != nil {
-			t.Fatalf("starting a responder on %s: %v", a, err)
-		}
-		responders[i] = r
-	}
-	defer func() {
-		for _, r := range responders {
-			r.Close()
-		}
-	}()
-
-	readyAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	corefile := strings.Replace(exampleCorefile(t, "health.corefile"), "ready 127.0.0.1:8181", "ready "+readyAddr, 1)
+	responders, corefile := healthExample(t)
+	ready := regexp.MustCompile(`ready (\S+)`).FindStringSubmatch(corefile)[1]
 	udp, _ := startCoreDNS(t, corefile)
-	eventually(t, 5*time.Second, "ready after the first probe round", func() bool {
-		resp, err := http.Get("http://" + readyAddr + "/ready")
+	testenv.Eventually(t, "ready after the first probe round", func() bool {
+		resp, err := http.Get("http://" + ready + "/ready")
 		if err != nil {
 			return false
 		}
@@ -55,22 +39,20 @@ func TestHealthExample(t *testing.T) {
 		t.Fatalf("all up: %q", got)
 	}
 
+	port := responders[1].Addr()
 	responders[1].Close()
 	stopped := time.Now()
-	eventually(t, 5*time.Second, "127.0.0.3 leaves the answers", func() bool {
+	testenv.Eventually(t, "127.0.0.3 leaves the answers", func() bool {
 		return slices.Equal(relays(), []string{"0 0 1 127.0.0.2", "1 0 1 127.0.0.4"})
 	})
 	t.Logf("127.0.0.3 left the answers %v after its responder stopped", time.Since(stopped).Round(10*time.Millisecond))
-	if d := time.Since(stopped); d > 3500*time.Millisecond {
-		t.Errorf("took %v, want about 3 s at most", d)
-	}
 
-	r, err := amttest.Start(addrs[1])
+	r, err := amttest.Start(port.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	responders[1] = r
+	t.Cleanup(func() { r.Close() })
 	restarted := time.Now()
-	eventually(t, 5*time.Second, "127.0.0.3 comes back", func() bool { return slices.Equal(relays(), all) })
+	testenv.Eventually(t, "127.0.0.3 comes back", func() bool { return slices.Equal(relays(), all) })
 	t.Logf("127.0.0.3 was back %v after its responder restarted", time.Since(restarted).Round(10*time.Millisecond))
 }

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/amtrelay/amtrelay/internal/testenv"
 
@@ -41,13 +40,18 @@ func TestMetricsMatchREADME(t *testing.T) {
 	}
 	// The health and load metrics appear once probes and loads run.
 	healthAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	hc := strings.Replace(exampleCorefile(t, "health.corefile"), "    log\n", "    log\n    prometheus "+healthAddr+"\n", 1)
-	hc = strings.Replace(hc, "ready 127.0.0.1:8181", "", 1)
+	// No responder listens on the probed port, so probes fail, whatever
+	// the user runs on the documented 2268.
+	responders, hc := healthExample(t)
+	for _, r := range responders {
+		r.Close()
+	}
+	hc = strings.Replace(hc, "    log\n", "    log\n    prometheus "+healthAddr+"\n", 1)
 	hc = strings.Replace(hc, "relay r2 127.0.0.2", "relay r2 127.0.0.2 {\n            load 5\n            metrics http://127.0.0.1:1/metrics\n        }", 1)
 	hc = strings.Replace(hc, "all-down fail-open", "all-down fail-open\n        load {\n            scrape amt_relay_load\n        }", 1)
 	hudp, _ := startCoreDNS(t, hc)
 	query(t, "udp", hudp, new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY))
-	eventually(t, 5*time.Second, "probe metrics", func() bool { return strings.Contains(scrape(t, healthAddr), "coredns_amtrelay_probe_failures_total") })
+	testenv.Eventually(t, "probe metrics", func() bool { return strings.Contains(scrape(t, healthAddr), "coredns_amtrelay_probe_failures_total") })
 	for _, m := range regexp.MustCompile(`(?m)^# TYPE (coredns_amtrelay_[a-z_]+) `).FindAllStringSubmatch(scrape(t, healthAddr), -1) {
 		exported[m[1]] = true
 	}

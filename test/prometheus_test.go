@@ -78,17 +78,6 @@ func hasLabels(m *dto.Metric, want map[string]string) bool {
 	return n == len(want)
 }
 
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // TestLeastLoadFromPrometheus: least-load follows the load a real
 // Prometheus server gathers from the operator's exporter; bad values and
 // unknown relays are counted and ignored; a stale or unreachable
@@ -105,11 +94,11 @@ func TestLeastLoadFromPrometheus(t *testing.T) {
 	udp, _ := startCoreDNS(t, corefile)
 
 	cam, chi, syd := "192.0.2.1", "192.0.2.2", "192.0.2.3"
-	eventually(t, 20*time.Second, "answers follow the exported loads 80/20/50", func() bool {
+	testenv.Eventually(t, "answers follow the exported loads 80/20/50", func() bool {
 		return slices.Equal(firstFrom(t, udp), []string{chi, syd, cam})
 	})
 	exp.set(map[string]float64{"chi": 95})
-	eventually(t, 10*time.Second, "answers follow chi rising to 95", func() bool {
+	testenv.Eventually(t, "answers follow chi rising to 95", func() bool {
 		return slices.Equal(firstFrom(t, udp), []string{syd, cam, chi})
 	})
 	if pluginCounter(t, "coredns_amtrelay_load_errors_total", map[string]string{"source": "prometheus", "reason": "unknown_relay"}) == 0 {
@@ -119,7 +108,7 @@ func TestLeastLoadFromPrometheus(t *testing.T) {
 	// A negative value is counted and not used.
 	before := pluginCounter(t, "coredns_amtrelay_load_errors_total", map[string]string{"source": "prometheus", "reason": "invalid_value"})
 	exp.set(map[string]float64{"syd": -1})
-	eventually(t, 10*time.Second, "a negative load is counted", func() bool {
+	testenv.Eventually(t, "a negative load is counted", func() bool {
 		return pluginCounter(t, "coredns_amtrelay_load_errors_total", map[string]string{"source": "prometheus", "reason": "invalid_value"}) > before
 	})
 	exp.set(map[string]float64{"syd": 50})
@@ -127,7 +116,7 @@ func TestLeastLoadFromPrometheus(t *testing.T) {
 	// Stale: the exporter goes away; Prometheus still returns its last
 	// values for minutes, but their scrape time ages past max-age.
 	exp.srv.Close()
-	eventually(t, 15*time.Second, "a stale Prometheus falls back to distance (Cambridge, Chicago, Sydney from London)", func() bool {
+	testenv.Eventually(t, "a stale Prometheus falls back to distance (Cambridge, Chicago, Sydney from London)", func() bool {
 		return slices.Equal(firstFrom(t, udp), []string{cam, chi, syd})
 	})
 

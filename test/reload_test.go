@@ -3,12 +3,10 @@ package test
 import (
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/amtrelay/amtrelay/amt/amttest"
+	"github.com/amtrelay/amtrelay/internal/testenv"
 
 	ctest "github.com/coredns/coredns/test"
 
@@ -19,17 +17,7 @@ import (
 // reload, and the old configuration's probes stop on reload and shutdown,
 // leaving no goroutine behind.
 func TestReloadDrainsAndStopsProbes(t *testing.T) {
-	relays, port, err := amttest.StartSamePort("127.0.0.2", "127.0.0.3", "127.0.0.4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for _, r := range relays {
-			r.Close()
-		}
-	}()
-	corefile := strings.NewReplacer("health 2268", "health "+strconv.Itoa(int(port)), "interval 1s", "interval 200ms", "timeout 500ms", "timeout 100ms", "    ready 127.0.0.1:8181\n", "").
-		Replace(exampleCorefile(t, "health.corefile"))
+	_, corefile := healthExample(t)
 	before := probeGoroutines()
 	inst, err := ctest.CoreDNSServer(corefile)
 	if err != nil {
@@ -39,7 +27,7 @@ func TestReloadDrainsAndStopsProbes(t *testing.T) {
 	ask := func() []string {
 		return relayStrings(t, query(t, "udp", udp, new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)))
 	}
-	eventually(t, 5*time.Second, "all three relays up", func() bool { return len(ask()) == 3 })
+	testenv.Eventually(t, "all three relays up", func() bool { return len(ask()) == 3 })
 
 	drained := strings.Replace(corefile, "relay r3 127.0.0.3", "relay r3 127.0.0.3 {\n            drain\n        }", 1)
 	inst, err = inst.Restart(ctest.NewInput(drained))
@@ -47,7 +35,7 @@ func TestReloadDrainsAndStopsProbes(t *testing.T) {
 		t.Fatalf("reload: %v", err)
 	}
 	udp, _ = ctest.CoreDNSServerPorts(inst, 0)
-	eventually(t, 5*time.Second, "r3 drained after the reload", func() bool {
+	testenv.Eventually(t, "r3 drained after the reload", func() bool {
 		return slices.Equal(ask(), []string{"0 0 1 127.0.0.2", "1 0 1 127.0.0.4"})
 	})
 	// One configuration's probers run, not two.
@@ -55,7 +43,7 @@ func TestReloadDrainsAndStopsProbes(t *testing.T) {
 		t.Errorf("%d probe goroutines after one reload, want 3 (one per relay)", n)
 	}
 	stopCoreDNS(inst)
-	eventually(t, 3*time.Second, "no probe goroutines after shutdown", func() bool { return probeGoroutines() == before })
+	testenv.Eventually(t, "no probe goroutines after shutdown", func() bool { return probeGoroutines() == before })
 }
 
 // probeGoroutines counts goroutines running a health prober.

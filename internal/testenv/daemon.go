@@ -51,7 +51,7 @@ func (s *syncBuffer) String() string {
 }
 
 // startDaemon runs cmd in the foreground until the test ends, and waits
-// until a DNS server answers on addr (any rcode), for at most 15 s.
+// until a DNS server answers on addr (any rcode), for at most Patience.
 func startDaemon(t testing.TB, name, addr string, cmd *exec.Cmd) {
 	t.Helper()
 	out := &syncBuffer{}
@@ -66,7 +66,7 @@ func startDaemon(t testing.TB, name, addr string, cmd *exec.Cmd) {
 		<-done
 	})
 	c := &dns.Client{Timeout: 200 * time.Millisecond}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(Patience)
 	for time.Now().Before(deadline) {
 		select {
 		case <-done:
@@ -78,5 +78,5 @@ func startDaemon(t testing.TB, name, addr string, cmd *exec.Cmd) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s did not answer on %s within 15 s: %s", name, addr, out.String())
+	t.Fatalf("%s did not answer on %s within %v: %s", name, addr, Patience, out.String())
 }

@@ -111,7 +111,7 @@ func runNamed(named, conf, addr string, zones []string) (stop func(), log func()
 		}
 	}
 	c := &dns.Client{Timeout: 200 * time.Millisecond}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(Patience)
 	for _, z := range zones {
 		for {
 			m := new(dns.Msg)

@@ -53,7 +53,7 @@ scrape_configs:
 	}
 	t.Cleanup(stop)
 	url = "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(Patience)
 	for time.Now().Before(deadline) {
 		select {
 		case <-done:
@@ -68,7 +68,7 @@ scrape_configs:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("prometheus not ready on %s within 30 s: %s", addr, out.String())
+	t.Fatalf("prometheus not ready on %s within %v: %s", addr, Patience, out.String())
 	return "", nil
 }
 

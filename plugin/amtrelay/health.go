@@ -95,15 +95,14 @@ func (h *healthChecker) ready() bool { return h.pending.Load() == 0 }
 
 // probeLoop probes r every interval until ctx ends; one probe at a time.
 func (h *healthChecker) probeLoop(ctx context.Context, r *relay) {
-	first := true
-	var fails, passes int
+	d := damper{downAfter: h.cfg.downAfter, upAfter: h.cfg.upAfter}
 	// The first round runs at once, so readiness is quick; later rounds are
 	// spread over the interval.
 	next := time.Duration(0)
 	for {
 		select {
 		case <-ctx.Done():
-			if first {
+			if d.first() {
 				h.pending.Add(-1)
 			}
 			return
@@ -114,15 +113,12 @@ func (h *healthChecker) probeLoop(ctx context.Context, r *relay) {
 		if ctx.Err() != nil {
 			continue
 		}
-		if outcome == probeOK {
-			passes, fails = passes+1, 0
-		} else {
-			fails, passes = fails+1, 0
+		if outcome != probeOK {
 			probeFailures.WithLabelValues(r.name, string(outcome)).Inc()
 		}
-		h.judge(r, outcome, first, fails, passes)
+		first := d.first()
+		h.judge(r, outcome, d.observe(outcome == probeOK))
 		if first {
-			first = false
 			h.pending.Add(-1)
 			next = time.Duration(rand.Int64N(int64(h.cfg.interval))) + h.cfg.interval/2
 			continue
@@ -132,37 +128,72 @@ func (h *healthChecker) probeLoop(ctx context.Context, r *relay) {
 	}
 }
 
-// judge applies flap damping: a relay goes down after downAfter failed
-// rounds in a row and up after upAfter good ones. The first round sets
-// the state at once.
-func (h *healthChecker) judge(r *relay, outcome probeOutcome, first bool, fails, passes int) {
-	wasDown := r.down.Load()
-	var down bool
+// damper applies flap damping to one relay's probe rounds: the relay goes
+// down after downAfter failed rounds in a row and up after upAfter good
+// ones. The first round sets the state at once. It keeps no clock: it
+// counts rounds, so its behaviour is tested without waiting.
+type damper struct {
+	downAfter, upAfter int
+	rounds             int
+	fails, passes      int
+	down               bool
+}
+
+// verdict is what a damper concludes from one round.
+type verdict struct {
+	down    bool // the relay is down after this round
+	changed bool // this round changed the state, or set it (first round)
+	streak  int  // the failed or good rounds in a row that decided it
+}
+
+func (d *damper) first() bool { return d.rounds == 0 }
+
+// observe takes one round's result and returns the verdict.
+func (d *damper) observe(ok bool) verdict {
+	first := d.first()
+	d.rounds++
+	if ok {
+		d.passes, d.fails = d.passes+1, 0
+	} else {
+		d.fails, d.passes = d.fails+1, 0
+	}
+	was := d.down
 	switch {
 	case first:
-		down = outcome != probeOK
-	case wasDown:
-		down = passes < h.cfg.upAfter
+		d.down = !ok
+	case was:
+		d.down = d.passes < d.upAfter
 	default:
-		down = fails >= h.cfg.downAfter
+		d.down = d.fails >= d.downAfter
 	}
-	r.full.Store(down && outcome == probeFull)
+	streak := d.passes
+	if d.down {
+		streak = max(d.fails, 1)
+	}
+	return verdict{down: d.down, changed: first || d.down != was, streak: streak}
+}
+
+// judge applies a round's verdict to r: its state, the relay_up gauge,
+// the log, and the change callback.
+func (h *healthChecker) judge(r *relay, outcome probeOutcome, v verdict) {
+	wasDown := r.down.Load()
+	r.full.Store(v.down && outcome == probeFull)
 	up := 1.0
-	if down {
+	if v.down {
 		up = 0
 	}
 	relayUp.WithLabelValues(r.name).Set(up)
-	if down == wasDown && !first {
+	if !v.changed {
 		return
 	}
-	r.down.Store(down)
+	r.down.Store(v.down)
 	switch {
-	case down:
-		log.Warningf("relay %s (%s) is down: %s after %d probe round(s); it is left out of answers", r.name, r.value(), outcome, max(fails, 1))
+	case v.down:
+		log.Warningf("relay %s (%s) is down: %s after %d probe round(s); it is left out of answers", r.name, r.value(), outcome, v.streak)
 	case wasDown:
-		log.Infof("relay %s (%s) is up again after %d good probe round(s)", r.name, r.value(), passes)
+		log.Infof("relay %s (%s) is up again after %d good probe round(s)", r.name, r.value(), v.streak)
 	}
-	if down != wasDown && h.onChange != nil {
+	if v.down != wasDown && h.onChange != nil {
 		h.onChange()
 	}
 }

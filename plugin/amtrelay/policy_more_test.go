@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/amtrelay/amtrelay/internal/geotest"
+	"github.com/amtrelay/amtrelay/internal/testenv"
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -289,24 +289,20 @@ func TestGeoIPHotReload(t *testing.T) {
 	}
 	// A truncated copy of a real database is caught too.
 	good, _ := os.ReadFile(writeGeo(t, geotest.Example))
+	errorsBefore = testutil.ToFloat64(geoipReloads.WithLabelValues("error"))
 	if err := os.WriteFile(path, good[:len(good)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	waitFor(t, func() bool { return testutil.ToFloat64(geoipReloads.WithLabelValues("error")) > errorsBefore })
 	if got := order(t, ask(t, a, "198.51.100.1", "127.0.0.1", london)); got[0] != "0 192.0.2.3" {
 		t.Errorf("after a truncated file: %q", got)
 	}
 }
 
+// waitFor waits, generously, until cond holds.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, "condition", cond)
 }
 
 // TestSeedFollowsFirstRank: amt.<reverse> A follows the policy's first
