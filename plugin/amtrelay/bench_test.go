@@ -114,7 +114,7 @@ func BenchmarkClosestColdCache(b *testing.B) {
 			i := 0
 			b.ReportAllocs()
 			for b.Loop() {
-				a.sel.cache.invalidate()
+				a.sel.changed()
 				a.ServeDNS(b.Context(), dnstest.NewRecorder(w), queries[i%len(queries)])
 				i++
 			}

@@ -13,7 +13,8 @@ const explainLabel = "_explain."
 // explainLines says why the client got its answer: where the client is,
 // each chosen relay's distance, load, score and rank, and the ECS scope.
 // It is the TXT debug answer and, with the debug plugin, the log line.
-func explainLines(g *group, cl *client, rk *ranking, scope uint8) []string {
+func explainLines(rq *dnsRequest) []string {
+	g, cl, rk := rq.node.group, &rq.client, rq.ranking
 	from := "resolver"
 	if cl.viaECS {
 		from = "ECS"
@@ -30,8 +31,8 @@ func explainLines(g *group, cl *client, rk *ranking, scope uint8) []string {
 	if cl.loc.network.IsValid() {
 		where += " GeoIP network " + cl.loc.network.String()
 	}
-	lines := []string{fmt.Sprintf("client %s (%s) %s; policy %s; ECS scope /%d", cl.addr, from, where, policyName(g.policy), scope)}
-	if rk == nil {
+	lines := []string{fmt.Sprintf("client %s (%s) %s; policy %s; ECS scope /%d", cl.addr, from, where, g.spec.text, rq.ecsScope())}
+	if rk.configured {
 		return append(lines, "answer: no relay (0 0 0 .), as configured for this source")
 	}
 	if rk.fallback != "" {
@@ -53,12 +54,4 @@ func orUnknown(v float64, format string) string {
 		return "unknown"
 	}
 	return fmt.Sprintf(format, v)
-}
-
-// policyName is the policy with its parameters, as the Corefile would say.
-func policyName(p policy) string {
-	if d, ok := p.(interface{ describe() string }); ok {
-		return d.describe()
-	}
-	return p.String()
 }

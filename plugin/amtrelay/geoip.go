@@ -1,11 +1,11 @@
 package amtrelay
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,8 +29,6 @@ type geoDB struct {
 	onLoad func(*geoReader)
 
 	current atomic.Pointer[geoReader]
-	stop    chan struct{}
-	wg      sync.WaitGroup
 	// lastErr is the last load error logged, so a file that stays bad is
 	// logged once, not at every check.
 	lastErr string
@@ -141,31 +139,21 @@ func (g *geoDB) check() bool {
 	return true
 }
 
-// start loads the database and watches its file until stopOnce.
-func (g *geoDB) start() {
-	g.check()
-	g.stop = make(chan struct{})
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		t := time.NewTicker(g.interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-g.stop:
-				return
-			case <-t.C:
-				g.check()
-			}
+// run checks the file every interval until ctx ends. The first load is
+// done before: at setup, by assemble.
+func (g *geoDB) run(ctx context.Context) {
+	t := time.NewTicker(g.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			g.check()
 		}
-	}()
-}
-
-// shutdown stops watching and waits for the watcher to end.
-func (g *geoDB) shutdown() {
-	if g.stop != nil {
-		close(g.stop)
-		g.wg.Wait()
-		g.stop = nil
 	}
 }
+
+// ready is true: the database, or the error that it could not load, is
+// there from setup on.
+func (g *geoDB) ready() bool { return true }

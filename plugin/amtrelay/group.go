@@ -1,34 +1,27 @@
 package amtrelay
 
-import (
-	"cmp"
-	"slices"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // group is what one `source` directive configures: the relays that have
-// multicast connectivity to its prefixes and how to choose among them.
+// multicast connectivity to its prefixes and the policy that chooses among
+// them.
 type group struct {
 	// id numbers groups within a server block, for cache keys.
 	id int
-	// relays serve the group's prefixes, in Corefile order.
+	// relays serve the group's prefixes, in Corefile order; none for a
+	// source configured `none`.
 	relays []*relay
-	// noRelay answers "0 0 0 .": do not use AMT for these sources.
-	noRelay bool
-	policy  policy
-	// answer caps the number of relays in an answer; 0 means the policy's
-	// default.
-	answer int
-	pos    position
+	// spec is the policy as configured, and policy the group's own.
+	spec   policySpec
+	policy policy
+	// locates is set when the policy ranks by the client's location: the
+	// client is then located before ranking.
+	locates bool
+	// limit caps the number of relays in an answer: the source's or the
+	// block's `answer`, else the policy's default.
+	limit int
+	pos   position
 
-	// next is the round-robin policy's counter.
-	next atomic.Uint64
-	// cumWeight[i] is the sum of the weights of relays[:i+1], and
-	// byWeight the relays by descending weight, for the weighted policy.
-	cumWeight []float64
-	byWeight  []*relay
-	// loads is the least-load policy's order by load.
-	loads loadSnapshots
 	// placed holds the relays' places for distance scans; replaced when
 	// the GeoIP database moves relays.
 	placed atomic.Pointer[[]place]
@@ -46,17 +39,4 @@ func (g *group) places() []place {
 func (g *group) locate() {
 	p := placesOf(g.relays)
 	g.placed.Store(&p)
-}
-
-// prepare computes what the group's policies precompute.
-func (g *group) prepare() {
-	g.cumWeight = make([]float64, len(g.relays))
-	sum := 0.0
-	for i, r := range g.relays {
-		sum += r.weight
-		g.cumWeight[i] = sum
-	}
-	g.byWeight = slices.Clone(g.relays)
-	slices.SortStableFunc(g.byWeight, func(a, b *relay) int { return cmp.Compare(b.weight, a.weight) })
-	g.locate()
 }

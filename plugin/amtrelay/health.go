@@ -57,8 +57,6 @@ type healthChecker struct {
 
 	// pending counts relays whose first probe round has not finished.
 	pending atomic.Int64
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
 }
 
 func newHealthChecker(cfg healthConfig, relays []*relay, onChange func()) *healthChecker {
@@ -67,27 +65,19 @@ func newHealthChecker(cfg healthConfig, relays []*relay, onChange func()) *healt
 	return h
 }
 
-// start launches one prober per relay, each starting at a random point of
-// the first interval so that probes do not all leave at once.
-func (h *healthChecker) start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
+// run probes every relay, each on its own timer, until ctx ends. The
+// first round of each starts at once; later ones are spread over the
+// interval so that probes do not all leave together.
+func (h *healthChecker) run(ctx context.Context) {
+	var wg sync.WaitGroup
 	for _, r := range h.relays {
-		h.wg.Add(1)
+		wg.Add(1)
 		go func() {
-			defer h.wg.Done()
+			defer wg.Done()
 			h.probeLoop(ctx, r)
 		}()
 	}
-}
-
-// stop cancels every prober, probes in flight included, and waits.
-func (h *healthChecker) stop() {
-	if h.cancel != nil {
-		h.cancel()
-		h.wg.Wait()
-		h.cancel = nil
-	}
+	wg.Wait()
 }
 
 // ready reports whether every relay has had its first probe round.

@@ -34,7 +34,8 @@ type reading struct {
 }
 
 // loadPoller runs the load sources of a server block and keeps relay
-// loads, the stale-load gauges and the load generation current.
+// loads and the stale-load gauges current; it tells the selector when a
+// load changes.
 type loadPoller struct {
 	sources []loadSource
 	relays  []*relay
@@ -42,33 +43,23 @@ type loadPoller struct {
 	sel     *selector
 
 	pending atomic.Int64 // sources whose first read has not finished
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
 	// logged remembers the last problem logged per source, so a lasting
 	// problem is logged once.
 	mu     sync.Mutex
 	logged map[string]string
 }
 
-func (p *loadPoller) start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
-	p.logged = map[string]string{}
+// run polls every source, each on its own timer, until ctx ends.
+func (p *loadPoller) run(ctx context.Context) {
+	var wg sync.WaitGroup
 	for _, src := range p.sources {
-		p.wg.Add(1)
+		wg.Add(1)
 		go func() {
-			defer p.wg.Done()
+			defer wg.Done()
 			p.pollLoop(ctx, src)
 		}()
 	}
-}
-
-func (p *loadPoller) stop() {
-	if p.cancel != nil {
-		p.cancel()
-		p.wg.Wait()
-		p.cancel = nil
-	}
+	wg.Wait()
 }
 
 func (p *loadPoller) ready() bool { return p.pending.Load() == 0 }
@@ -126,7 +117,7 @@ func (p *loadPoller) apply(source string, readings []reading) {
 		}
 	}
 	if changed {
-		p.sel.loadGeneration.Add(1)
+		p.sel.changed()
 	}
 }
 
@@ -148,6 +139,9 @@ func (p *loadPoller) problem(source, key, format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	k := source + "/" + key
+	if p.logged == nil {
+		p.logged = map[string]string{}
+	}
 	if format == "" {
 		delete(p.logged, k)
 		return

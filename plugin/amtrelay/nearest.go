@@ -3,7 +3,6 @@ package amtrelay
 import (
 	"hash/maphash"
 	"math"
-	"sync/atomic"
 
 	"github.com/coredns/coredns/plugin/pkg/cache"
 )
@@ -15,13 +14,12 @@ const defaultRankCacheSize = 10000
 
 // rankCache remembers distance orders per (group, client location), so
 // that with thousands of relays a query does not scan them all. Entries
-// carry the generation they were computed in; any change of relay health,
-// drain, load or GeoIP database moves the generation on and so retires
-// them.
+// carry the selector generation they were computed in; any change of relay
+// health, drain, load or GeoIP database moves the generation on and so
+// retires them.
 type rankCache struct {
-	entries    *cache.Cache[*rankEntry]
-	seed       maphash.Seed
-	generation atomic.Uint64
+	entries *cache.Cache[*rankEntry]
+	seed    maphash.Seed
 }
 
 type rankEntry struct {
@@ -56,9 +54,6 @@ func newRankCache(size int) *rankCache {
 	return &rankCache{entries: cache.New[*rankEntry](size), seed: maphash.MakeSeed()}
 }
 
-// invalidate retires every entry.
-func (c *rankCache) invalidate() { c.generation.Add(1) }
-
 func (c *rankCache) hash(k rankKey) uint64 {
 	var h maphash.Hash
 	h.SetSeed(c.seed)
@@ -76,10 +71,9 @@ func (c *rankCache) hash(k rankKey) uint64 {
 	return h.Sum64()
 }
 
-// get returns the cached entry for k in the current generation, or
-// computes and stores it.
-func (c *rankCache) get(k rankKey, compute func() ([]near, *relay)) ([]near, *relay) {
-	gen := c.generation.Load()
+// get returns the cached entry for k in generation gen, or computes and
+// stores it.
+func (c *rankCache) get(k rankKey, gen uint64, compute func() ([]near, *relay)) ([]near, *relay) {
 	h := c.hash(k)
 	if e, ok := c.entries.Get(h); ok && e.generation == gen && e.key == k {
 		return e.ranked, e.home
@@ -108,7 +102,7 @@ const unknownCoordinate = 1000
 // site the client would use if all were well. The client must have a
 // location.
 func (q *query) nearest(k int) (ranked []near, home *relay) {
-	return q.sel.cache.get(q.key("nearest", k), func() ([]near, *relay) {
+	return q.sel.cache.get(q.key("nearest", k), q.sel.generation.Load(), func() ([]near, *relay) {
 		return q.scanNearestIn(q.group.relays, q.group.places(), k)
 	})
 }

@@ -36,7 +36,7 @@ type config struct {
 	byName   map[string]*relay
 	byValue  map[string]*relay
 	sources  []sourceDirective
-	policy   policy
+	policy   policySpec
 	answer   int
 	ttl      uint32
 	ns       []string
@@ -56,12 +56,14 @@ type sourceDirective struct {
 	pos      position
 	prefixes []netip.Prefix
 	names    []string
-	group    *group
+	// noRelay is set by `none`: answer "0 0 0 ." for these sources.
+	noRelay bool
+	group   *group
 }
 
 // parse reads the amtrelay block of the server block in c.
 func parse(c *caddy.Controller) (*AMTRelay, error) {
-	cfg := &config{byName: map[string]*relay{}, byValue: map[string]*relay{}, ttl: defaultTTL, policy: staticPolicy{}}
+	cfg := &config{byName: map[string]*relay{}, byValue: map[string]*relay{}, ttl: defaultTTL, policy: policies["static"].spec("static")}
 	blocks := 0
 	for c.Next() {
 		if blocks++; blocks > 1 {
@@ -160,55 +162,18 @@ func parseAnswer(c *caddy.Controller) (int, error) {
 	return n, nil
 }
 
-// parsePolicy reads `policy NAME [ARGS...]`.
-func parsePolicy(c *caddy.Controller) (policy, error) {
+// parsePolicy reads `policy NAME [ARGS...]`: NAME is a key of the
+// policies table.
+func parsePolicy(c *caddy.Controller) (policySpec, error) {
 	args := c.RemainingArgs()
 	if len(args) == 0 {
-		return nil, c.ArgErr()
+		return policySpec{}, c.ArgErr()
 	}
-	name, params := args[0], args[1:]
-	noParams := func(p policy) (policy, error) {
-		if len(params) != 0 {
-			return nil, c.Errf("policy %s takes no arguments", name)
-		}
-		return p, nil
+	spec, err := parsePolicySpec(args)
+	if err != nil {
+		return policySpec{}, c.Errf("%v", err)
 	}
-	switch name {
-	case "static":
-		return noParams(staticPolicy{})
-	case "closest":
-		return noParams(closestPolicy{})
-	case "least-load":
-		return noParams(leastLoadPolicy{})
-	case "failover":
-		return noParams(failoverPolicy{})
-	case "round-robin":
-		return noParams(roundRobinPolicy{})
-	case "weighted":
-		return noParams(weightedPolicy{})
-	case "spill-over":
-		p := spillOverPolicy{low: defaultSpillLow, high: defaultSpillHigh, spread: defaultSpillSpread}
-		if len(params) != 0 && len(params) != 2 && len(params) != 3 {
-			return nil, c.Errf("policy spill-over takes LOW HIGH [SPREAD], such as 'spill-over 0.7 0.9 3'")
-		}
-		if len(params) >= 2 {
-			low, err1 := strconv.ParseFloat(params[0], 64)
-			high, err2 := strconv.ParseFloat(params[1], 64)
-			if err1 != nil || err2 != nil || !(low >= 0 && low < high && high <= 1) {
-				return nil, c.Errf("policy spill-over marks '%s %s' must be load/capacity fractions with 0 <= LOW < HIGH <= 1", params[0], params[1])
-			}
-			p.low, p.high = low, high
-		}
-		if len(params) == 3 {
-			n, err := strconv.Atoi(params[2])
-			if err != nil || n < 1 || n > 64 {
-				return nil, c.Errf("policy spill-over SPREAD '%s' must be a number of relays from 1 to 64", params[2])
-			}
-			p.spread = n
-		}
-		return p, nil
-	}
-	return nil, c.Errf("unknown policy '%s' (want one of: static, closest, least-load, spill-over, weighted, failover, round-robin)", name)
+	return spec, nil
 }
 
 // parseGeoIP reads `geoip PATH [{ reload DURATION }]`.
@@ -267,7 +232,7 @@ func (cfg *config) parseSource(c *caddy.Controller) error {
 			}
 			sd.prefixes = append(sd.prefixes, p)
 		case arg == "none":
-			sd.group.noRelay = true
+			sd.noRelay = true
 		default:
 			if a, err := netip.ParseAddr(arg); err == nil {
 				return c.Errf("malformed prefix '%s': write a prefix in CIDR notation, such as %s/%d", arg, arg, a.BitLen())
@@ -278,7 +243,7 @@ func (cfg *config) parseSource(c *caddy.Controller) error {
 	if len(sd.prefixes) == 0 {
 		return c.Errf("source needs at least one prefix, such as 198.51.100.0/24")
 	}
-	if sd.group.noRelay && len(sd.names) > 0 {
+	if sd.noRelay && len(sd.names) > 0 {
 		return c.Errf("source lists relays and 'none': choose one")
 	}
 	err := nestedBlock(c, func() error {
@@ -288,13 +253,13 @@ func (cfg *config) parseSource(c *caddy.Controller) error {
 			if err != nil {
 				return err
 			}
-			sd.group.policy = p
+			sd.group.spec = p
 		case "answer":
 			n, err := parseAnswer(c)
 			if err != nil {
 				return err
 			}
-			sd.group.answer = n
+			sd.group.limit = n
 		default:
 			return c.Errf("unknown property '%s' in source", c.Val())
 		}
@@ -320,34 +285,8 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 		g := sd.group
 		g.id = i
 		groups = append(groups, g)
-		if g.policy == nil {
-			g.policy = cfg.policy
-		}
-		if g.answer == 0 {
-			g.answer = cfg.answer
-		}
-		switch {
-		case g.noRelay:
-		case len(sd.names) == 0:
-			if len(cfg.relays) == 0 {
-				return nil, sd.pos.errorf("source has no relays: declare some with 'relay', or write 'none' for \"no relay\"")
-			}
-			g.relays = cfg.relays
-		default:
-			for _, n := range sd.names {
-				r, ok := cfg.byName[n]
-				if !ok {
-					return nil, sd.pos.errorf("unknown relay '%s': declare it with 'relay %s ADDRESS'", n, n)
-				}
-				if slices.Contains(g.relays, r) {
-					return nil, sd.pos.errorf("relay '%s' is listed twice", n)
-				}
-				g.relays = append(g.relays, r)
-			}
-		}
-		g.prepare()
-		if _, ok := g.policy.(weightedPolicy); ok && !g.noRelay && g.cumWeight[len(g.cumWeight)-1] == 0 {
-			return nil, sd.pos.errorf("policy weighted: every relay of this source has weight 0, so none could be answered: give one a weight above 0")
+		if err := cfg.assembleGroup(sd); err != nil {
+			return nil, err
 		}
 		for _, p := range sd.prefixes {
 			if !table.add(p, g) {
@@ -374,9 +313,12 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 	}
 	if cfg.geoip != nil {
 		cfg.geoip.onLoad = a.geoLoaded
+		cfg.geoip.check()
+		a.workers.add(cfg.geoip)
 	}
 	if cfg.health != nil {
-		a.health = newHealthChecker(*cfg.health, cfg.relays, sel.cache.invalidate)
+		a.health = newHealthChecker(*cfg.health, cfg.relays, sel.changed)
+		a.workers.add(a.health)
 	}
 	if err := cfg.assembleLoad(a); err != nil {
 		return nil, err
@@ -385,6 +327,64 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 		a.apexes[z] = newApex(z, cfg.ns, cfg.ttl, serial)
 	}
 	return a, nil
+}
+
+// assembleGroup gives a source's group its relays, its policy and its
+// answer size.
+func (cfg *config) assembleGroup(sd sourceDirective) error {
+	g := sd.group
+	if g.spec.build == nil {
+		g.spec = cfg.policy
+	}
+	if sd.noRelay {
+		g.policy = noRelayPolicy{}
+		return nil
+	}
+	relays, err := cfg.groupRelays(sd)
+	if err != nil {
+		return err
+	}
+	g.relays = relays
+	g.locates = g.spec.kind.locates
+	if g.limit == 0 {
+		g.limit = cfg.answer
+	}
+	if g.limit == 0 {
+		g.limit = g.spec.kind.answer
+	}
+	if g.limit == 0 {
+		g.limit = len(g.relays)
+	}
+	p, err := g.spec.build(g)
+	if err != nil {
+		return sd.pos.errorf("%v", err)
+	}
+	g.policy = p
+	g.locate()
+	return nil
+}
+
+// groupRelays resolves the relay names of a source; a source that names
+// none has every relay.
+func (cfg *config) groupRelays(sd sourceDirective) ([]*relay, error) {
+	if len(sd.names) == 0 {
+		if len(cfg.relays) == 0 {
+			return nil, sd.pos.errorf("source has no relays: declare some with 'relay', or write 'none' for \"no relay\"")
+		}
+		return cfg.relays, nil
+	}
+	var out []*relay
+	for _, n := range sd.names {
+		r, ok := cfg.byName[n]
+		if !ok {
+			return nil, sd.pos.errorf("unknown relay '%s': declare it with 'relay %s ADDRESS'", n, n)
+		}
+		if slices.Contains(out, r) {
+			return nil, sd.pos.errorf("relay '%s' is listed twice", n)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // assembleLoad builds the load poller from the load sources.
@@ -415,7 +415,7 @@ func (cfg *config) assembleLoad(a *AMTRelay) error {
 		p.sources = append(p.sources, s)
 	}
 	p.pending.Store(int64(len(p.sources)))
-	a.load = p
+	a.workers.add(p)
 	return nil
 }
 

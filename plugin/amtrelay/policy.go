@@ -1,108 +1,115 @@
 package amtrelay
 
 import (
-	"math"
-	"sort"
+	"fmt"
+	"slices"
+	"strings"
 )
 
-// policy orders a group's relays for one query. Lower precedence values
-// are tried first (RFC 8777 §4.2.1); equal values let gateways choose at
-// random (§3.1.2). Implementations are unexported; String returns the
-// Corefile keyword that selects them.
+// policy orders one source's relays for one query. Lower precedence
+// values are tried first (RFC 8777 §4.2.1); equal values let gateways
+// choose at random (§3.1.2). Each source has its own policy value, made by
+// its kind's constructor, and the policy keeps whatever state it needs
+// (a rotation counter, cumulative weights, a load order) itself.
 type policy interface {
-	String() string
-	// clientDependent reports whether answers depend on where the client
-	// is, which a shared cache cannot know.
-	clientDependent() bool
 	rank(q *query) ranking
 }
 
-// staticPolicy lists the eligible relays with their configured
-// precedence, in Corefile order.
-type staticPolicy struct{}
-
-func (staticPolicy) String() string        { return "static" }
-func (staticPolicy) clientDependent() bool { return false }
-func (staticPolicy) rank(q *query) ranking {
-	cs := inOrder(q, q.limit())
-	for i := range cs {
-		cs[i].precedence = cs[i].relay.record.Precedence
-		cs[i].score = float64(cs[i].precedence)
-	}
-	return ranking{chosen: cs}
+// policyKind is one row of the policy table: what the Corefile keyword
+// selects.
+type policyKind struct {
+	// locates is set for policies that rank by where the client is. The
+	// client is then located (GeoIP) before ranking, and answers depend on
+	// the client: the ECS scope says how far they hold, and the cache
+	// plugin must not share them. Other policies pay no GeoIP lookup.
+	locates bool
+	// answer is how many relays an answer holds unless the Corefile says
+	// (`answer N`); 0 means every relay of the source.
+	answer int
+	// parse checks the keyword's arguments and returns the policy's
+	// description (as explain shows it) and its constructor.
+	parse func(args []string) (text string, build policyBuilder, err error)
 }
 
-// failoverPolicy lists the eligible relays in Corefile order, each with
-// its own precedence: the operator's fixed order.
-type failoverPolicy struct{}
+// policyBuilder makes the policy of one source, once its relays are known.
+// It refuses a source the policy cannot serve, with an error that says
+// what to change.
+type policyBuilder func(g *group) (policy, error)
 
-func (failoverPolicy) String() string        { return "failover" }
-func (failoverPolicy) clientDependent() bool { return false }
-func (failoverPolicy) rank(q *query) ranking {
-	cs := inOrder(q, q.limit())
-	assignPrecedence(cs)
-	return ranking{chosen: cs}
+// policies maps each `policy` keyword to its kind. Adding a policy is one
+// file with its type and constructor, and one row here; see the package
+// documentation.
+var policies = map[string]policyKind{
+	"static":      {answer: 0, parse: noArgs("static", newStaticPolicy)},
+	"failover":    {answer: defaultAnswer, parse: noArgs("failover", newFailoverPolicy)},
+	"round-robin": {answer: defaultAnswer, parse: noArgs("round-robin", newRoundRobinPolicy)},
+	"weighted":    {answer: defaultAnswer, parse: noArgs("weighted", newWeightedPolicy)},
+	"closest":     {answer: defaultAnswer, locates: true, parse: noArgs("closest", newClosestPolicy)},
+	"least-load":  {answer: defaultAnswer, locates: true, parse: noArgs("least-load", newLeastLoadPolicy)},
+	"spill-over":  {answer: defaultAnswer, locates: true, parse: parseSpillOver},
 }
 
-// roundRobinPolicy rotates the Corefile order by one relay per query.
-type roundRobinPolicy struct{}
+// defaultAnswer is how many relays ranking policies answer with.
+const defaultAnswer = 3
 
-func (roundRobinPolicy) String() string        { return "round-robin" }
-func (roundRobinPolicy) clientDependent() bool { return false }
-func (roundRobinPolicy) rank(q *query) ranking {
-	g := q.group
-	n, limit := len(g.relays), q.limit()
-	start := int(g.next.Add(1)-1) % max(n, 1)
-	cs := make([]candidate, 0, min(limit, n))
-	for i := 0; i < n && len(cs) < limit; i++ {
-		r := g.relays[(start+i)%n]
-		if q.eligible(r) {
-			cs = append(cs, candidate{relay: r, distanceKm: math.NaN(), utilisation: math.NaN(), score: float64(len(cs))})
+// noArgs is the parse function of a policy that takes no arguments.
+func noArgs(name string, build policyBuilder) func([]string) (string, policyBuilder, error) {
+	return func(args []string) (string, policyBuilder, error) {
+		if len(args) != 0 {
+			return "", nil, fmt.Errorf("policy %s takes no arguments", name)
 		}
+		return name, build, nil
 	}
-	assignPrecedence(cs)
-	return ranking{chosen: cs}
 }
 
-// weightedPolicy draws relays at random in proportion to their weight,
-// without replacement: the first relay of an answer is relay i with
-// probability weight(i)/Σweight among eligible relays.
-type weightedPolicy struct{}
-
-func (weightedPolicy) String() string        { return "weighted" }
-func (weightedPolicy) clientDependent() bool { return false }
-func (weightedPolicy) rank(q *query) ranking {
-	g := q.group
-	limit := min(q.limit(), len(g.relays))
-	cs := make([]candidate, 0, limit)
-	taken := make(map[*relay]bool, limit)
-	total := g.cumWeight[len(g.cumWeight)-1]
-	// Draw by binary search on the cumulative weights; redraw on a relay
-	// already taken or not eligible. The bound keeps a group of mostly
-	// down relays from spinning; the rest are then taken by weight order.
-	for tries := 0; len(cs) < limit && tries < 8*limit+16 && total > 0; tries++ {
-		x := q.sel.rand() * total
-		i := sort.SearchFloat64s(g.cumWeight, x)
-		if i < len(g.cumWeight) && g.cumWeight[i] == x {
-			i++
-		}
-		i = min(i, len(g.relays)-1)
-		r := g.relays[i]
-		if taken[r] || !q.eligible(r) || r.weight == 0 {
-			continue
-		}
-		taken[r] = true
-		cs = append(cs, candidate{relay: r, distanceKm: math.NaN(), utilisation: math.NaN(), score: float64(len(cs))})
-	}
-	for _, r := range g.byWeight {
-		if len(cs) == limit {
-			break
-		}
-		if !taken[r] && q.eligible(r) && r.weight > 0 {
-			taken[r] = true
-			cs = append(cs, candidate{relay: r, distanceKm: math.NaN(), utilisation: math.NaN(), score: float64(len(cs))})
+// policyNames lists the policy keywords, sorted; with locates false,
+// only those that do not depend on the client.
+func policyNames(all bool) []string {
+	var out []string
+	for name, k := range policies {
+		if all || !k.locates {
+			out = append(out, name)
 		}
 	}
-	assignPrecedence(cs)
-	return ranking{chosen: cs}
+	slices.Sort(out)
+	return out
 }
+
+// policySpec is a checked `policy` line: which kind, as the Corefile said
+// it, and how to build it for a source.
+type policySpec struct {
+	name  string // the keyword: the metric label
+	text  string // with its arguments, for explain
+	kind  policyKind
+	build policyBuilder
+}
+
+// spec is the policySpec of the kind with no arguments.
+func (k policyKind) spec(name string) policySpec {
+	text, build, err := k.parse(nil)
+	if err != nil {
+		panic("policy " + name + " needs arguments: " + err.Error())
+	}
+	return policySpec{name: name, text: text, kind: k, build: build}
+}
+
+// parsePolicySpec reads the arguments of a `policy` line.
+func parsePolicySpec(args []string) (policySpec, error) {
+	k, ok := policies[args[0]]
+	if !ok {
+		return policySpec{}, fmt.Errorf("unknown policy '%s' (want one of: %s)", args[0], strings.Join(policyNames(true), ", "))
+	}
+	text, build, err := k.parse(args[1:])
+	if err != nil {
+		return policySpec{}, err
+	}
+	return policySpec{name: args[0], text: text, kind: k, build: build}, nil
+}
+
+// noRelayPolicy is the policy of a source configured `none`: every answer
+// is "0 0 0 ." (RFC 8777 §4.2.3), and no client is located for it. It is
+// no `policy` keyword: the source keeps its configured policy's name in
+// metrics.
+type noRelayPolicy struct{}
+
+func (noRelayPolicy) rank(*query) ranking { return ranking{noRelay: true, configured: true} }

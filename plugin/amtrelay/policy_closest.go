@@ -9,13 +9,13 @@ import "math"
 // is the failover order.
 type closestPolicy struct{}
 
-func (closestPolicy) String() string        { return "closest" }
-func (closestPolicy) clientDependent() bool { return true }
+func newClosestPolicy(*group) (policy, error) { return closestPolicy{}, nil }
+
 func (closestPolicy) rank(q *query) ranking {
-	if !q.clientLocation() {
+	if !q.client.loc.known {
 		return failoverFallback(q, "no_client_location")
 	}
-	near, _ := q.nearest(q.limit())
+	near, _ := q.nearest(q.group.limit)
 	cs := make([]candidate, len(near))
 	rk := ranking{chosen: cs}
 	for i, n := range near {
@@ -42,16 +42,4 @@ func distanceScore(km float64, i int) float64 {
 		return unlocatedScore + float64(i)
 	}
 	return math.Round(km)
-}
-
-// failoverFallback answers in the operator's failover order when a
-// distance policy cannot place the client, and says why. The answer still
-// depends on the client when the database had a record for its network
-// (one without coordinates, or the empty network around it): clients in
-// other networks get other answers, so the ECS scope must say so.
-func failoverFallback(q *query, reason string) ranking {
-	rk := failoverPolicy{}.rank(q)
-	rk.fallback = reason
-	rk.usesClient = q.client.loc.network.IsValid()
-	return rk
 }

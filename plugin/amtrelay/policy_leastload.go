@@ -20,10 +20,13 @@ import (
 // most every loadRankTTL while loads can age), and only the steps that
 // fill the answer are looked at; a step of many relays is ordered by
 // distance once per client location and cached.
-type leastLoadPolicy struct{}
+type leastLoadPolicy struct {
+	loads *loadSnapshots
+}
 
-func (leastLoadPolicy) String() string        { return "least-load" }
-func (leastLoadPolicy) clientDependent() bool { return true }
+func newLeastLoadPolicy(*group) (policy, error) {
+	return leastLoadPolicy{loads: new(loadSnapshots)}, nil
+}
 
 // unknownLoadStep sorts unknown loads after any real one.
 const unknownLoadStep = math.MaxInt32
@@ -47,7 +50,7 @@ func loadStep(u float64) float64 {
 // loadOrder is a group's relays grouped by load step, lowest first.
 type loadOrder struct {
 	id          uint64 // distinguishes snapshots in cache keys
-	generation  uint64 // the selector's load generation it was built in
+	generation  uint64 // the selector's generation it was built in
 	built       time.Time
 	steps       []loadStepGroup
 	agesOutSoon bool // some load can turn stale: rebuild after loadRankTTL
@@ -59,7 +62,7 @@ type loadStepGroup struct {
 	places []place  // where relays are, for steps of more than one
 }
 
-// loadSnapshots holds a group's current loadOrder.
+// loadSnapshots holds a source's current loadOrder.
 type loadSnapshots struct {
 	current atomic.Pointer[loadOrder]
 	mu      sync.Mutex
@@ -69,25 +72,25 @@ type loadSnapshots struct {
 // loadOrder returns the group's relays by load step, rebuilding the
 // snapshot when loads changed or may have aged. One query rebuilds while
 // the others use the previous snapshot.
-func (q *query) loadOrder() *loadOrder {
-	g, gen := q.group, q.sel.loadGeneration.Load()
-	cur := g.loads.current.Load()
+func (s *loadSnapshots) order(q *query) *loadOrder {
+	g, gen := q.group, q.sel.generation.Load()
+	cur := s.current.Load()
 	fresh := cur != nil && cur.generation == gen && (!cur.agesOutSoon || q.now.Sub(cur.built) < loadRankTTL)
 	if fresh {
 		return cur
 	}
-	if cur != nil && !g.loads.mu.TryLock() {
+	if cur != nil && !s.mu.TryLock() {
 		return cur
 	}
 	if cur == nil {
-		g.loads.mu.Lock()
+		s.mu.Lock()
 	}
-	defer g.loads.mu.Unlock()
-	if now := g.loads.current.Load(); now != cur {
+	defer s.mu.Unlock()
+	if now := s.current.Load(); now != cur {
 		return now
 	}
 	byStep := map[float64][]*relay{}
-	snap := &loadOrder{id: g.loads.ids.Add(1), generation: gen, built: q.now}
+	snap := &loadOrder{id: s.ids.Add(1), generation: gen, built: q.now}
 	for _, r := range g.relays {
 		s := loadStep(q.utilisation(r))
 		byStep[s] = append(byStep[s], r)
@@ -103,14 +106,14 @@ func (q *query) loadOrder() *loadOrder {
 		snap.steps = append(snap.steps, sg)
 	}
 	slices.SortFunc(snap.steps, func(a, b loadStepGroup) int { return cmp.Compare(a.step, b.step) })
-	g.loads.current.Store(snap)
+	s.current.Store(snap)
 	return snap
 }
 
-func (leastLoadPolicy) rank(q *query) ranking {
-	located := q.clientLocation()
-	limit := q.limit()
-	snap := q.loadOrder()
+func (p leastLoadPolicy) rank(q *query) ranking {
+	located := q.client.loc.known
+	limit := q.group.limit
+	snap := p.loads.order(q)
 	rk := ranking{}
 	cs := make([]candidate, 0, limit)
 	for _, sg := range snap.steps {
@@ -129,7 +132,7 @@ func (leastLoadPolicy) rank(q *query) ranking {
 		default:
 			key := q.key("least-load", need)
 			key.step, key.snapshot = sg.step, snap.id
-			picked, _ = q.sel.cache.get(key, func() ([]near, *relay) { return q.scanNearestIn(sg.relays, sg.places, need) })
+			picked, _ = q.sel.cache.get(key, snap.generation, func() ([]near, *relay) { return q.scanNearestIn(sg.relays, sg.places, need) })
 		}
 		if len(sg.relays) > 1 && len(picked) > 0 {
 			// Distance (or, without a location, Corefile order) chose

@@ -146,7 +146,7 @@ func TestSpillOverSpreadsBySpareCapacity(t *testing.T) {
 func TestSpillOverSiteDown(t *testing.T) {
 	a := startedHandler(t, sites("policy spill-over", nil), geotest.Example)
 	a.relays[0].down.Store(true)
-	a.sel.cache.invalidate()
+	a.sel.changed()
 	c := spillCounts(t, a, 3000)
 	if c["192.0.2.1"] != 0 {
 		t.Error("a down relay was handed out")

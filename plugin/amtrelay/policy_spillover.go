@@ -1,8 +1,10 @@
 package amtrelay
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // spillOverPolicy sends each client to its nearest relay (its home) until
@@ -35,11 +37,30 @@ const (
 	defaultSpillSpread = 3
 )
 
-func (p spillOverPolicy) String() string      { return "spill-over" }
-func (spillOverPolicy) clientDependent() bool { return true }
-
-func (p spillOverPolicy) describe() string {
-	return fmt.Sprintf("spill-over %g %g %d", p.low, p.high, p.spread)
+// parseSpillOver reads the arguments of `policy spill-over [LOW HIGH
+// [SPREAD]]`.
+func parseSpillOver(params []string) (string, policyBuilder, error) {
+	p := spillOverPolicy{low: defaultSpillLow, high: defaultSpillHigh, spread: defaultSpillSpread}
+	if len(params) != 0 && len(params) != 2 && len(params) != 3 {
+		return "", nil, errors.New("policy spill-over takes LOW HIGH [SPREAD], such as 'spill-over 0.7 0.9 3'")
+	}
+	if len(params) >= 2 {
+		low, err1 := strconv.ParseFloat(params[0], 64)
+		high, err2 := strconv.ParseFloat(params[1], 64)
+		if err1 != nil || err2 != nil || !(low >= 0 && low < high && high <= 1) {
+			return "", nil, fmt.Errorf("policy spill-over marks '%s %s' must be load/capacity fractions with 0 <= LOW < HIGH <= 1", params[0], params[1])
+		}
+		p.low, p.high = low, high
+	}
+	if len(params) == 3 {
+		n, err := strconv.Atoi(params[2])
+		if err != nil || n < 1 || n > 64 {
+			return "", nil, fmt.Errorf("policy spill-over SPREAD '%s' must be a number of relays from 1 to 64", params[2])
+		}
+		p.spread = n
+	}
+	text := fmt.Sprintf("spill-over %g %g %d", p.low, p.high, p.spread)
+	return text, func(*group) (policy, error) { return p, nil }, nil
 }
 
 // shedShare is the share of clients sent away from a relay at
@@ -64,10 +85,10 @@ func (p spillOverPolicy) spare(r *relay, u float64) float64 {
 }
 
 func (p spillOverPolicy) rank(q *query) ranking {
-	if !q.clientLocation() {
+	if !q.client.loc.known {
 		return failoverFallback(q, "no_client_location")
 	}
-	limit := q.limit()
+	limit := q.group.limit
 	near, home := q.nearest(limit + p.spread)
 	cs := make([]candidate, len(near))
 	for i, n := range near {

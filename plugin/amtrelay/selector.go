@@ -7,7 +7,8 @@ import (
 )
 
 // selector holds what the policies of one server block share: the GeoIP
-// database, the ranking cache and the random source.
+// database, the ranking cache, the random source, and the generation of
+// what rankings were computed from.
 type selector struct {
 	geo   *geoDB
 	cache *rankCache
@@ -15,10 +16,17 @@ type selector struct {
 	maxLoadAge time.Duration
 	// rand returns a number in [0, 1). Tests seed it.
 	rand func() float64
-	// loadGeneration moves on whenever a load source changes a reading.
-	loadGeneration atomic.Uint64
+	// generation moves on whenever something a ranking was computed from
+	// changes: a relay's health, a load reading, the GeoIP database. It
+	// retires cached rankings and load orders; changed is the one way to
+	// move it.
+	generation atomic.Uint64
 }
 
 func newSelector() *selector {
 	return &selector{cache: newRankCache(defaultRankCacheSize), rand: rand.Float64}
 }
+
+// changed retires every ranking computed before it. The background
+// workers call it, and only it, when what they watch changes.
+func (s *selector) changed() { s.generation.Add(1) }

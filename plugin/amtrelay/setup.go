@@ -2,6 +2,7 @@ package amtrelay
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -48,9 +49,9 @@ func (a *AMTRelay) checkServerBlock(config *dnsserver.Config) error {
 	// only: it would hand one client's tailored answer to every client.
 	if config.Handler("cache") != nil {
 		for _, g := range a.groups {
-			if g.policy.clientDependent() {
-				return a.pos.errorf("policy %s (line %d) tailors answers to each client, and the cache plugin in this server block would serve one client's answer to all: remove cache, or use a policy that does not depend on the client (static, failover, weighted, round-robin)",
-					g.policy, g.pos.line)
+			if g.locates {
+				return a.pos.errorf("policy %s (line %d) tailors answers to each client, and the cache plugin in this server block would serve one client's answer to all: remove cache, or use a policy that does not depend on the client (%s)",
+					g.spec.name, g.pos.line, strings.Join(policyNames(false), ", "))
 			}
 		}
 	}
@@ -71,30 +72,14 @@ func (a *AMTRelay) startup() error {
 			relayLoad.WithLabelValues(r.name).Set(v)
 		}
 	}
-	if a.sel.geo != nil {
-		a.sel.geo.start()
-	}
-	if a.health != nil {
-		a.health.start()
-	}
-	if a.load != nil {
-		a.load.start()
-	}
+	a.workers.start()
 	return nil
 }
 
 // shutdown stops them all and waits for them; it runs on every reload
 // too, before the new configuration starts its own.
 func (a *AMTRelay) shutdown() error {
-	if a.sel.geo != nil {
-		a.sel.geo.shutdown()
-	}
-	if a.health != nil {
-		a.health.stop()
-	}
-	if a.load != nil {
-		a.load.stop()
-	}
+	a.workers.stop()
 	return nil
 }
 
@@ -115,5 +100,5 @@ func (a *AMTRelay) geoLoaded(db *geoReader) {
 	for _, g := range a.groups {
 		g.locate()
 	}
-	a.sel.cache.invalidate()
+	a.sel.changed()
 }

@@ -2,23 +2,8 @@ package amtrelay
 
 import (
 	"math"
-	"net/netip"
 	"time"
 )
-
-// client is who a query is for: the ECS subnet's address, or the
-// querying resolver's, and where the GeoIP database places it.
-type client struct {
-	addr netip.Addr
-	// viaECS is set when addr came from the EDNS Client Subnet option.
-	viaECS bool
-	loc    location
-	// lookedUp is set once loc has been looked up.
-	lookedUp bool
-	// unknownReason says why loc is unknown: "no_database" or
-	// "not_in_database".
-	unknownReason string
-}
 
 // candidate is a relay considered for an answer, with what the policy
 // measured.
@@ -44,11 +29,17 @@ type ranking struct {
 	// metrics and explanations: "no_client_location", "no_relay_location",
 	// "load_unknown", "all_down".
 	fallback string
-	// noRelay answers "0 0 0 ." (all relays down, `all-down no-relay`).
+	// noRelay answers "0 0 0 ." (RFC 8777 §4.2.3): configured for the
+	// source (`none`), or all relays down with `all-down no-relay`.
 	noRelay bool
+	// configured is set when the source is configured `none`.
+	configured bool
+	// servfail fails the query: all relays down, with `all-down servfail`.
+	servfail bool
 }
 
-// query is the input of a policy: the group, the client and the time.
+// query is what a policy ranks for: the source's group, the client
+// (located before ranking when the policy locates), and the time.
 type query struct {
 	group  *group
 	client *client
@@ -76,22 +67,6 @@ func (q *query) distanceTo(r *relay) float64 {
 	}
 	return q.client.loc.p.distanceKm(p)
 }
-
-// limit is the number of relays an answer may hold: the group's
-// `answer`, else the policy's default.
-func (q *query) limit() int {
-	if q.group.answer > 0 {
-		return q.group.answer
-	}
-	if _, ok := q.group.policy.(staticPolicy); ok {
-		return len(q.group.relays)
-	}
-	return defaultAnswer
-}
-
-// defaultAnswer is how many relays ranking policies answer with (issue:
-// "up to N relays, default 3").
-const defaultAnswer = 3
 
 // assignPrecedence numbers the chosen candidates by rank: candidates with
 // equal scores (in order) share a precedence, so gateways pick among them
@@ -122,23 +97,43 @@ func inOrder(q *query, n int) []candidate {
 	return out
 }
 
-// clientLocation looks the client up in the GeoIP database, once, and
-// reports whether it has a location.
-func (q *query) clientLocation() bool {
-	c := q.client
-	if c.lookedUp {
-		return c.loc.known
+// rank runs q's policy and applies the server block's all-down behaviour
+// when no relay is eligible. The result says what to answer, including
+// "no relay" and SERVFAIL; count counts it.
+func (a *AMTRelay) rank(q *query) ranking {
+	g := q.group
+	rk := g.policy.rank(q)
+	if len(rk.chosen) > 0 || rk.noRelay || len(g.relays) == 0 {
+		return rk
 	}
-	c.lookedUp = true
-	db := q.sel.geo.reader()
+	switch a.allDown {
+	case allDownServfail:
+		return ranking{fallback: "all_down", servfail: true}
+	case allDownNoRelay:
+		return ranking{fallback: "all_down", noRelay: true}
+	}
+	q.ignoreHealth = true
+	rk = g.policy.rank(q)
+	rk.fallback = "all_down"
+	return rk
+}
+
+// count is the one place where rankings are counted: fallbacks, clients
+// the GeoIP database could not place, and answers by the relay ranked
+// first ("none" for no relay).
+func (rk *ranking) count(server string, g *group, cl *client) {
+	policy := g.spec.name
+	if rk.fallback != "" {
+		fallbacks.WithLabelValues(server, policy, rk.fallback).Inc()
+	}
+	if cl.lookedUp && !cl.loc.known {
+		locationUnknown.WithLabelValues(server, cl.unknownReason).Inc()
+	}
 	switch {
-	case db == nil:
-		c.unknownReason = "no_database"
+	case rk.servfail:
+	case len(rk.chosen) > 0:
+		rk.chosen[0].relay.countAnswer(server, policy)
 	default:
-		c.loc = db.lookup(c.addr)
-		if !c.loc.known {
-			c.unknownReason = "not_in_database"
-		}
+		answers.WithLabelValues(server, policy, "none").Inc()
 	}
-	return c.loc.known
 }

@@ -1,0 +1,43 @@
+package amtrelay
+
+import (
+	"github.com/miekg/dns"
+)
+
+// reply builds the reply to rq: the answer, or the SOA for a negative
+// answer (RFC 2308 §3), and the ECS option when the query had one (RFC
+// 7871 §7.2.1).
+func (a *AMTRelay) reply(rq *dnsRequest) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetReply(rq.state.Req)
+	m.Authoritative = true
+	a.answer(m, rq)
+	scope := rq.ecsScope()
+	if len(m.Answer) == 0 {
+		if !rq.node.exists {
+			m.Rcode = dns.RcodeNameError
+		}
+		m.Ns = []dns.RR{a.apexes[rq.zone].soa}
+		scope = 0 // negative answers hold for everyone (RFC 7871 §7.4)
+	}
+	if rq.ecs != nil {
+		m.SetEdns0(uint16(rq.state.Size()), rq.state.Do())
+		opt := m.IsEdns0()
+		opt.Option = append(opt.Option, ecsReply(rq.ecs, scope))
+		ecsQueries.WithLabelValues(rq.server, rq.client.ecsUse()).Inc()
+	} else {
+		ecsQueries.WithLabelValues(rq.server, "none").Inc()
+	}
+	return m
+}
+
+// ecsScope is the SCOPE PREFIX-LENGTH of a positive answer (RFC 7871
+// §7.2.1): the GeoIP network that decided it when the client's location
+// did, else 0 (the answer holds for every client).
+func (rq *dnsRequest) ecsScope() uint8 {
+	cl := &rq.client
+	if rq.ranking == nil || !rq.ranking.usesClient || !cl.viaECS || !cl.loc.network.IsValid() {
+		return 0
+	}
+	return uint8(cl.loc.network.Bits())
+}

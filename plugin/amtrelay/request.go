@@ -1,0 +1,61 @@
+package amtrelay
+
+import (
+	"context"
+	"net"
+	"net/netip"
+
+	"github.com/coredns/coredns/plugin/metrics"
+	"github.com/coredns/coredns/request"
+
+	"github.com/miekg/dns"
+)
+
+// dnsRequest is one query on its way through ServeDNS: what was asked,
+// what the name is, who it is for, and, once ranked, the ranking. Each
+// step fills its own part; no step depends on a side effect of another.
+type dnsRequest struct {
+	state  request.Request
+	qname  string
+	qtype  uint16
+	zone   string
+	server string // the server block, for metrics
+	node   node
+	client client
+	// ecs is the query's EDNS Client Subnet option, or nil.
+	ecs *dns.EDNS0_SUBNET
+	// ranking is set for answers that list relays.
+	ranking *ranking
+}
+
+// newRequest reads the query: the client (from ECS when the option says
+// to use it, else the resolver's address) and the name's place in zone.
+// A malformed ECS option fails it with FORMERR (RFC 7871 §7.1.1).
+func (a *AMTRelay) newRequest(ctx context.Context, state request.Request, zone string) (*dnsRequest, int) {
+	rq := &dnsRequest{state: state, qname: state.Name(), qtype: state.QType(), zone: zone, server: metrics.WithServer(ctx)}
+	rq.client.addr = remoteAddr(state.W)
+	if rq.ecs = ecsOption(state.Req); rq.ecs != nil {
+		addr, use, ok := ecsAddr(rq.ecs)
+		if !ok || (a.checkECSLength && !ecsLengthOK(state.Req.IsEdns0(), rq.ecs)) {
+			ecsQueries.WithLabelValues(rq.server, "malformed").Inc()
+			return nil, dns.RcodeFormatError
+		}
+		if use {
+			rq.client.addr, rq.client.viaECS = addr, true
+		}
+	}
+	rq.node = a.lookup(rq.qname, zone)
+	return rq, dns.RcodeSuccess
+}
+
+// remoteAddr is the address the query came from.
+func remoteAddr(w dns.ResponseWriter) netip.Addr {
+	switch a := w.RemoteAddr().(type) {
+	case *net.UDPAddr:
+		return a.AddrPort().Addr().Unmap()
+	case *net.TCPAddr:
+		return a.AddrPort().Addr().Unmap()
+	}
+	ap, _ := netip.ParseAddrPort(w.RemoteAddr().String())
+	return ap.Addr().Unmap()
+}
