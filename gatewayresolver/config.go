@@ -146,6 +146,11 @@ type Resolver struct {
 	limiter *rateLimiter
 	holds   *HoldDown
 	randMu  sync.Mutex
+
+	// testAttemptDelay, when positive, replaces the clamped
+	// ConnectionAttemptDelay. Tests set it to an hour, so that only a
+	// failed attempt can start the next one and the order is fixed.
+	testAttemptDelay time.Duration
 }
 
 func (r *Resolver) init() {
@@ -201,6 +206,9 @@ func (r *Resolver) port() uint16 { return orDefault(r.Port, amt.Port) }
 // attemptDelay is ConnectionAttemptDelay with its default and RFC 8305 §5
 // bounds applied.
 func (r *Resolver) attemptDelay() time.Duration {
+	if r.testAttemptDelay > 0 {
+		return r.testAttemptDelay
+	}
 	d := r.ConnectionAttemptDelay
 	if d == 0 {
 		d = DefaultConnectionAttemptDelay

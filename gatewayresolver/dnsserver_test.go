@@ -257,8 +257,9 @@ func v4OnlySources(dst netip.Addr) (Source, error) {
 var errNoRoute = &net.AddrError{Err: "network is unreachable"}
 
 // testResolver is a Resolver that talks only to the given servers, never
-// reads the host's resolv.conf, never uses anycast, uses testSources and a
-// seeded tie-break, and retries DNS quickly.
+// reads the host's resolv.conf, never uses anycast, and uses testSources
+// and a seeded tie-break. Its DNS timeouts (2 s, then up to 10 s) leave a
+// slow machine time to answer; tests of timeouts set their own.
 func testResolver(servers ...string) *Resolver {
 	return &Resolver{
 		Servers:      servers,
@@ -267,8 +268,8 @@ func testResolver(servers ...string) *Resolver {
 		NoDNSSD:      true,
 		SourceFor:    testSources,
 		Rand:         rand.New(rand.NewPCG(1, 2)),
-		RetryInitial: 200 * time.Millisecond,
-		RetryMax:     time.Second,
+		RetryInitial: 2 * time.Second,
+		RetryMax:     10 * time.Second,
 	}
 }
 

@@ -19,7 +19,7 @@ var rfcSource = netip.MustParseAddr("198.51.100.12")
 
 func lookup(t *testing.T, r *Resolver, source netip.Addr) (*Result, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return r.Lookup(ctx, source)
 }
@@ -390,14 +390,27 @@ func TestLookupRetriesTimeouts(t *testing.T) {
 	srv := startServer(t, rfc8777Zone[0])
 	srv.with(func() { srv.drop[qkey("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)] = 1 })
 	r := testResolver(srv.Addr)
-	r.RetryInitial = 100 * time.Millisecond
+	// The first timeout is short; later rounds wait up to 100 ms·2^n, and
+	// there are enough of them that a slow reply to the retry still
+	// counts.
+	r.RetryInitial, r.QueryAttempts = 100*time.Millisecond, 6
 	start := time.Now()
 	res, err := lookup(t, r, rfcSource)
 	if err != nil || len(res.Candidates) != 1 {
 		t.Fatalf("%v %v", err, res.Notes)
 	}
-	if d := time.Since(start); d < 100*time.Millisecond || d > 2*time.Second {
+	// At least the 100 ms timeout, and far from the 30 s lookup limit.
+	if d := time.Since(start); d < 100*time.Millisecond || d > 10*time.Second {
 		t.Errorf("took %v, want one 100 ms timeout", d)
+	}
+	asked := 0
+	for _, q := range srv.queries() {
+		if q == "udp 12.100.51.198.in-addr.arpa. AMTRELAY" {
+			asked++
+		}
+	}
+	if asked < 2 {
+		t.Errorf("asked %d times: %v", asked, srv.queries())
 	}
 
 	refusing := startServer(t)

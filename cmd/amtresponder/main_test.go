@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -13,39 +15,46 @@ import (
 )
 
 func TestResponderAnswersDiscovery(t *testing.T) {
-	// Find a free port, then let the responder take it.
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	// The responder takes a free loopback port and says which.
+	outr, outw := io.Pipe()
+	stop := make(chan struct{})
+	done := make(chan int, 1)
+	var errOut bytes.Buffer
+	go func() {
+		done <- run([]string{"127.0.0.1:0"}, outw, &errOut, stop)
+		outw.Close()
+	}()
+	lines := bufio.NewScanner(outr)
+	if !lines.Scan() {
+		close(stop)
+		t.Fatalf("no output: exit %d, %s", <-done, errOut.String())
+	}
+	first := lines.Text()
+	go io.Copy(io.Discard, outr) // the per-minute counts, if any
+	addr, ok := strings.CutPrefix(first, "answering AMT discovery on ")
+	ap, err := netip.ParseAddrPort(addr)
+	if !ok || err != nil || ap.Port() == 0 {
+		close(stop)
+		<-done
+		t.Fatalf("first line %q", first)
+	}
+
+	client, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := pc.LocalAddr().String()
-	pc.Close()
-
-	stop := make(chan struct{})
-	done := make(chan int)
-	var out bytes.Buffer
-	go func() { done <- run([]string{addr}, &out, &out, stop) }()
-
-	client, _ := net.ListenPacket("udp", "127.0.0.1:0")
 	defer client.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	// It listens before it says so: one Discover (retransmitting every
+	// second or more) is enough.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var adv amt.Advertisement
-	for ctx.Err() == nil { // until the responder is listening
-		try, c := context.WithTimeout(ctx, 100*time.Millisecond)
-		adv, err = amt.Discover(try, client, netip.MustParseAddrPort(addr), nil)
-		c()
-		if err == nil {
-			break
-		}
-	}
+	adv, err := amt.Discover(ctx, client, ap, nil)
 	close(stop)
-	<-done // the output is complete once run returns
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
 	if err != nil || adv.Relay.String() != "127.0.0.1" {
 		t.Fatalf("Discover: %v, %v", adv, err)
-	}
-	if !strings.Contains(out.String(), "answering AMT discovery on "+addr) {
-		t.Errorf("output %q", out.String())
 	}
 }
 
