@@ -42,9 +42,9 @@ var (
 	// ErrUnknownType means the relay type is not 0-3. Gateways should skip
 	// such records (RFC 8777 §4.2.3); Relay.Raw holds the relay field.
 	ErrUnknownType = errors.New("amtrelayrr: unknown relay type")
-	// ErrMismatch means a relay's value does not fit its relay type, such as
+	// ErrTypeMismatch means a relay's value does not fit its relay type, such as
 	// an IPv6 address given with type 1.
-	ErrMismatch = errors.New("relay does not match its type")
+	ErrTypeMismatch = errors.New("amtrelayrr: relay does not match its type")
 )
 
 // Relay is the RDATA of one AMTRELAY record (RFC 8777 §4.2).
@@ -90,18 +90,18 @@ func (r Relay) Validate() error {
 		return nil
 	case TypeIPv4:
 		if !r.Addr.Is4() {
-			return fmt.Errorf("%w: type 1 needs an IPv4 address, have %q", ErrMismatch, r.value())
+			return fmt.Errorf("%w: type 1 needs an IPv4 address, have %q", ErrTypeMismatch, r.value())
 		}
 	case TypeIPv6:
 		if !r.Addr.Is6() || r.Addr.Is4In6() || r.Addr.Zone() != "" {
-			return fmt.Errorf("%w: type 2 needs an IPv6 address, have %q", ErrMismatch, r.value())
+			return fmt.Errorf("%w: type 2 needs an IPv6 address, have %q", ErrTypeMismatch, r.value())
 		}
 	case TypeName:
 		if _, ok := dns.IsDomainName(r.Name); !ok || !dns.IsFqdn(r.Name) {
-			return fmt.Errorf("%w: type 3 needs a fully qualified domain name, have %q", ErrMismatch, r.Name)
+			return fmt.Errorf("%w: type 3 needs a fully qualified domain name, have %q", ErrTypeMismatch, r.Name)
 		}
 		if _, err := netip.ParseAddr(strings.TrimSuffix(r.Name, ".")); err == nil {
-			return fmt.Errorf("%w: type 3 needs a domain name, have the address %q (use type 1 or 2)", ErrMismatch, r.Name)
+			return fmt.Errorf("%w: type 3 needs a domain name, have the address %q (use type 1 or 2)", ErrTypeMismatch, r.Name)
 		}
 	default:
 		if r.Type > MaxType {
@@ -269,7 +269,7 @@ func (r Relay) value() string {
 // Parse reads the presentation form "precedence D-bit type relay" of
 // RFC 8777 §4.3.1, using miekg/dns's zone parser. Relative type-3 names are
 // made fully qualified. A relay that does not match its type is an error
-// wrapping ErrMismatch.
+// wrapping ErrTypeMismatch.
 func Parse(s string) (Relay, error) {
 	fields := strings.Fields(s)
 	if len(fields) != 4 {
@@ -297,19 +297,19 @@ func checkValueFitsType(t RelayType, value string) error {
 	switch t {
 	case TypeNone:
 		if value != "." {
-			return fmt.Errorf("%w: type 0 needs the relay \".\" (RFC 8777 §4.3.1), have %q", ErrMismatch, value)
+			return fmt.Errorf("%w: type 0 needs the relay \".\" (RFC 8777 §4.3.1), have %q", ErrTypeMismatch, value)
 		}
 	case TypeIPv4:
 		if !isAddr || !addr.Is4() {
-			return fmt.Errorf("%w: type 1 needs an IPv4 address, have %q", ErrMismatch, value)
+			return fmt.Errorf("%w: type 1 needs an IPv4 address, have %q", ErrTypeMismatch, value)
 		}
 	case TypeIPv6:
 		if !isAddr || !addr.Is6() || addr.Is4In6() {
-			return fmt.Errorf("%w: type 2 needs an IPv6 address, have %q", ErrMismatch, value)
+			return fmt.Errorf("%w: type 2 needs an IPv6 address, have %q", ErrTypeMismatch, value)
 		}
 	case TypeName:
 		if isAddr {
-			return fmt.Errorf("%w: type 3 needs a domain name, have the address %q (use type 1 or 2)", ErrMismatch, value)
+			return fmt.Errorf("%w: type 3 needs a domain name, have the address %q (use type 1 or 2)", ErrTypeMismatch, value)
 		}
 	default:
 		return fmt.Errorf("%w %d: only types 0-3 are defined (RFC 8777 §4.2.3)", ErrUnknownType, t)

@@ -50,7 +50,7 @@ func FromRR(rr dns.RR) (Relay, error) {
 		case TypeIPv4, TypeIPv6:
 			a, ok := netip.AddrFromSlice(v.GatewayAddr)
 			if !ok {
-				return Relay{}, fmt.Errorf("%w: no address", ErrMismatch)
+				return Relay{}, fmt.Errorf("%w: no address", ErrTypeMismatch)
 			}
 			if r.Type == TypeIPv4 {
 				a = a.Unmap()

@@ -167,7 +167,6 @@ func (d *damper) observe(ok bool) verdict {
 // the log, and the change callback.
 func (h *healthChecker) judge(r *relay, outcome probeOutcome, v verdict) {
 	wasDown := r.down.Load()
-	r.full.Store(v.down && outcome == probeFull)
 	up := 1.0
 	if v.down {
 		up = 0

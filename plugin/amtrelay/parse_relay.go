@@ -149,7 +149,7 @@ func (cfg *config) parseRelay(c *caddy.Controller) error {
 	if other, dup := cfg.byValue[relayKey(rec)]; dup {
 		return pos.errorf("relay '%s' has the same relay as '%s' (line %d): %s", name, other.name, other.pos.line, rec)
 	}
-	r, err := newRelay(name, rec, len(cfg.relays), pos)
+	r, err := newRelay(name, rec, pos)
 	if err != nil {
 		return pos.errorf("relay '%s': %v", name, err)
 	}

@@ -1,7 +1,6 @@
 package amtrelay
 
 import (
-	"encoding/hex"
 	"math"
 	"sync/atomic"
 	"time"
@@ -17,10 +16,8 @@ import (
 // lines: with thousands of relays, memory latency is most of a query's
 // cost.
 type relay struct {
-	// down is set by the health probe, with full when the relay answered
-	// with the L flag.
+	// down is set by the health probe.
 	down    atomic.Bool
-	full    atomic.Bool
 	drained bool
 	// loadBits and loadAt hold the last load reading (a float64's bits,
 	// and its time in Unix nanoseconds; 0 for none, staticLoad for a
@@ -34,12 +31,11 @@ type relay struct {
 	// name is the relay's name in the Corefile, used in logs and metrics.
 	name string
 	// record is the configured AMTRELAY RDATA; its precedence is used as
-	// is by the static policy and replaced by the rank otherwise.
+	// is by the static policy and replaced by the rank otherwise. packed
+	// is the same, packed once for answers.
 	record amtrelayrr.Relay
-	// order is the relay's place in the Corefile: the operator's failover
-	// order.
-	order int
-	pos   position
+	packed *amtrelayrr.Packed
+	pos    position
 
 	// configured holds the Corefile's `location`, if hasLocation;
 	// otherwise the relay's address is looked up in the GeoIP database
@@ -53,21 +49,10 @@ type relay struct {
 	// metricsURL is where the scrape load source reads this relay.
 	metricsURL string
 
-	// rdataTail is the hex RDATA after the precedence octet, packed once;
-	// rdata the whole hex RDATA for the first ranks' precedences, and
-	// rdataConfigured for the configured one.
-	rdataTail       string
-	rdata           [rdataCached]string
-	rdataConfigured string
-
 	// answered caches this relay's answers_total series, so that counting
 	// an answer does not look it up by label values every time.
 	answered atomic.Pointer[answerCounter]
 }
-
-// rdataCached is how many precedence values (0, 1, ...) have their RDATA
-// kept whole: the ranks of a default answer of 3, and one more.
-const rdataCached = 4
 
 type answerCounter struct {
 	server, policy string
@@ -108,18 +93,13 @@ func (r *relay) loadReading() (value float64, at time.Time, static, ok bool) {
 	return math.Float64frombits(r.loadBits.Load()), time.Unix(0, t), t == staticLoad, true
 }
 
-// newRelay packs r's record once, so answers only prepend a precedence.
-func newRelay(name string, record amtrelayrr.Relay, order int, pos position) (*relay, error) {
-	b, err := record.Pack()
+// newRelay packs r's record once, so answers only set a precedence.
+func newRelay(name string, record amtrelayrr.Relay, pos position) (*relay, error) {
+	packed, err := record.PackOnce()
 	if err != nil {
 		return nil, err
 	}
-	r := &relay{name: name, record: record, order: order, pos: pos, capacity: 1, weight: 1, rdataTail: hex.EncodeToString(b[1:])}
-	for p := range r.rdata {
-		r.rdata[p] = hexOctet[p] + r.rdataTail
-	}
-	r.rdataConfigured = hexOctet[record.Precedence] + r.rdataTail
-	return r, nil
+	return &relay{name: name, record: record, packed: packed, pos: pos, capacity: 1, weight: 1}, nil
 }
 
 // location returns where the relay is: configured, or from the GeoIP
@@ -155,31 +135,9 @@ func (r *relay) utilisation(now time.Time, maxAge time.Duration) float64 {
 	return math.Float64frombits(r.loadBits.Load()) / r.capacity
 }
 
-// hexOctet holds the two hex digits of every octet value.
-var hexOctet = func() (t [256]string) {
-	for i := range t {
-		t[i] = hex.EncodeToString([]byte{byte(i)})
-	}
-	return t
-}()
-
-// rr returns the relay's AMTRELAY record with the given precedence. It is a
-// *dns.RFC3597 so that miekg/dns packs it right for either D-bit; see
-// package amtrelayrr.
+// rr returns the relay's AMTRELAY record with the given precedence.
 func (r *relay) rr(owner string, ttl uint32, precedence uint8) dns.RR {
-	var rdata string
-	switch {
-	case int(precedence) < len(r.rdata):
-		rdata = r.rdata[precedence]
-	case precedence == r.record.Precedence:
-		rdata = r.rdataConfigured
-	default:
-		rdata = hexOctet[precedence] + r.rdataTail
-	}
-	return &dns.RFC3597{
-		Hdr:   dns.RR_Header{Name: owner, Rrtype: dns.TypeAMTRELAY, Class: dns.ClassINET, Ttl: ttl},
-		Rdata: rdata,
-	}
+	return r.packed.RR(dns.RR_Header{Name: owner, Class: dns.ClassINET, Ttl: ttl}, precedence)
 }
 
 // noRelayRR is the record "0 0 0 ." (RFC 8777 §4.2.3).
