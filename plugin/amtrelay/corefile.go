@@ -3,6 +3,8 @@ package amtrelay
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/coredns/caddy"
 )
@@ -35,4 +37,32 @@ func nestedBlock(c *caddy.Controller, property func() error) error {
 		}
 	}
 	return nil
+}
+
+// parseDuration reads a property's single duration argument.
+func parseDuration(c *caddy.Controller, least time.Duration) (time.Duration, error) {
+	prop := c.Val()
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return 0, c.ArgErr()
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil || d < least {
+		return 0, c.Errf("%s '%s' must be a duration of at least %s, such as 1s or 500ms", prop, args[0], least)
+	}
+	return d, nil
+}
+
+// parseCount reads a property's single count argument, 1 to 100.
+func parseCount(c *caddy.Controller) (int, error) {
+	prop := c.Val()
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return 0, c.ArgErr()
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 1 || n > 100 {
+		return 0, c.Errf("%s '%s' must be a number from 1 to 100", prop, args[0])
+	}
+	return n, nil
 }

@@ -1,11 +1,16 @@
 package amtrelay
 
 import (
+	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
+	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/cidr"
 	"github.com/coredns/coredns/plugin/pkg/dnsutil"
+
+	"github.com/miekg/dns"
 )
 
 // seedLabel is the first label of the seed-style name amt.<reverse name>,
@@ -120,4 +125,32 @@ func coveringZone(p netip.Prefix) string {
 	step := labelBits(p.Addr())
 	rounded := netip.PrefixFrom(p.Addr(), p.Bits()/step*step).Masked()
 	return cidr.Reverse([]string{rounded.String()})[0]
+}
+
+// derivedZones returns the reverse zones that cover prefixes, leaving out
+// any zone inside another.
+func derivedZones(prefixes []netip.Prefix) []string {
+	var zones []string
+	for _, p := range prefixes {
+		zones = append(zones, coveringZone(p))
+	}
+	slices.Sort(zones)
+	zones = slices.Compact(zones)
+	return slices.DeleteFunc(zones, func(z string) bool {
+		return slices.ContainsFunc(zones, func(parent string) bool { return parent != z && dns.IsSubDomain(parent, z) })
+	})
+}
+
+// covered reports whether every name of p lies in one of zones.
+func covered(p netip.Prefix, zones []string) bool {
+	_, n, err := net.ParseCIDR(p.String())
+	if err != nil {
+		return false
+	}
+	for _, name := range cidr.Reverse(cidr.Split(n)) {
+		if !plugin.Zones(zones).Contains(name) {
+			return false
+		}
+	}
+	return true
 }
