@@ -1,7 +1,6 @@
 package test
 
 import (
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -10,29 +9,20 @@ import (
 	"github.com/amtrelay/amtrelay/internal/testenv"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 )
 
 // relayExporter is the operator's monitoring of the relays: an exporter
 // with a load gauge per relay, which a real Prometheus scrapes.
-type relayExporter struct {
-	srv  *httptest.Server
-	load *prometheus.GaugeVec
+type relayExporter struct{ *testenv.Exporter }
+
+func newRelayExporter(t *testing.T) relayExporter {
+	return relayExporter{testenv.StartExporter(t, "amt_relay_load", "relay")}
 }
 
-func newRelayExporter(t *testing.T) *relayExporter {
-	reg := prometheus.NewRegistry()
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "amt_relay_load", Help: "Relay load, percent of capacity."}, []string{"relay"})
-	reg.MustRegister(g)
-	e := &relayExporter{srv: httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})), load: g}
-	t.Cleanup(e.srv.Close)
-	return e
-}
-
-func (e *relayExporter) set(loads map[string]float64) {
+func (e relayExporter) set(loads map[string]float64) {
 	for relay, v := range loads {
-		e.load.WithLabelValues(relay).Set(v)
+		e.Set(v, relay)
 	}
 }
 
@@ -86,7 +76,7 @@ func hasLabels(m *dto.Metric, want map[string]string) bool {
 func TestLeastLoadFromPrometheus(t *testing.T) {
 	exp := newRelayExporter(t)
 	exp.set(map[string]float64{"cam": 80, "chi": 20, "syd": 50, "ghost": 1})
-	promURL, stopProm := testenv.StartPrometheus(t, strings.TrimPrefix(exp.srv.URL, "http://"))
+	promURL, stopProm := testenv.StartPrometheus(t, strings.TrimPrefix(exp.URL(), "http://"))
 
 	corefile := prepareCorefile(t, strings.ReplaceAll(exampleCorefile(t, "prometheus.corefile"), "http://127.0.0.1:9090", promURL))
 	corefile = strings.Replace(corefile, "max-age 60s", "max-age 3s", 1)
@@ -115,7 +105,7 @@ func TestLeastLoadFromPrometheus(t *testing.T) {
 
 	// Stale: the exporter goes away; Prometheus still returns its last
 	// values for minutes, but their scrape time ages past max-age.
-	exp.srv.Close()
+	exp.Close()
 	testenv.Eventually(t, "a stale Prometheus falls back to distance (Cambridge, Chicago, Sydney from London)", func() bool {
 		return slices.Equal(firstFrom(t, udp), []string{cam, chi, syd})
 	})

@@ -104,21 +104,7 @@ func query(t testing.TB, network, addr string, m *dns.Msg) *dns.Msg {
 }
 
 // relayStrings decodes the AMTRELAY answers of r, in order.
-func relayStrings(t testing.TB, r *dns.Msg) []string {
-	t.Helper()
-	var out []string
-	for _, rr := range r.Answer {
-		if rr.Header().Rrtype != dns.TypeAMTRELAY {
-			continue
-		}
-		rel, err := amtrelayrr.FromRR(rr)
-		if err != nil {
-			t.Fatalf("decoding %v: %v", rr, err)
-		}
-		out = append(out, rel.String())
-	}
-	return out
-}
+func relayStrings(t testing.TB, r *dns.Msg) []string { return testenv.Relays(t, r.Answer) }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
 

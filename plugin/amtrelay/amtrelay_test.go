@@ -2,13 +2,11 @@ package amtrelay
 
 import (
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // staticCorefile mirrors corefile-examples/static.corefile.
@@ -170,99 +168,5 @@ func TestBadQueries(t *testing.T) {
 	resp, rcode, err := serve(t, a, m)
 	if rcode != dns.RcodeSuccess || err != nil || len(relays(t, resp.Answer)) != 3 {
 		t.Errorf("class ANY: rcode %d, err %v, answer %v", rcode, err, resp)
-	}
-}
-
-// TestTypeANY: ANY at a source name returns its AMTRELAY records; at the
-// apex SOA and NS.
-func TestTypeANY(t *testing.T) {
-	a := newTestHandler(t, staticCorefile)
-	resp, _, _ := serve(t, a, new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeANY))
-	if len(relays(t, resp.Answer)) != 3 {
-		t.Errorf("ANY at source: %v", resp.Answer)
-	}
-	resp, _, _ = serve(t, a, new(dns.Msg).SetQuestion("100.51.198.in-addr.arpa.", dns.TypeANY))
-	if len(resp.Answer) != 2 {
-		t.Errorf("ANY at apex: %v", resp.Answer)
-	}
-}
-
-func TestSeedCNAME(t *testing.T) {
-	a := newTestHandler(t, `amtrelay {
-		relay n 5 0 3 relays.example.net.
-		relay v4 10 0 1 192.0.2.1
-		source 198.51.100.0/24
-	}`)
-	resp, _, _ := serve(t, a, new(dns.Msg).SetQuestion("amt.1.100.51.198.in-addr.arpa.", dns.TypeA))
-	if len(resp.Answer) != 1 {
-		t.Fatalf("answer %v", resp.Answer)
-	}
-	if c, ok := resp.Answer[0].(*dns.CNAME); !ok || c.Target != "relays.example.net." {
-		t.Errorf("answer %v, want a CNAME to relays.example.net.", resp.Answer[0])
-	}
-}
-
-// TestD1Wire checks the exact RDATA bytes of a D=1 answer (the miekg/dns
-// bug this project works around).
-func TestD1Wire(t *testing.T) {
-	a := newTestHandler(t, staticCorefile)
-	resp, _, _ := serve(t, a, new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY))
-	raw, err := resp.Pack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "0019808309616d7472656c617973076578616d706c6503636f6d00" // RDLENGTH 25, then RDATA
-	if !containsHex(raw, want) {
-		t.Errorf("packed reply %x lacks %s", raw, want)
-	}
-}
-
-// TestExplainNoRelaySource: the debug answer for a "none" source says so
-// (and does not crash).
-func TestExplainNoRelaySource(t *testing.T) {
-	a := newTestHandler(t, `amtrelay {
-		relay r 192.0.2.1
-		source 198.51.100.0/24 r
-		source 203.0.113.128/25 none
-		explain
-	}`)
-	resp, rcode, err := serve(t, a, new(dns.Msg).SetQuestion("_explain.130.113.0.203.in-addr.arpa.", dns.TypeTXT))
-	if err != nil || rcode != dns.RcodeSuccess || len(resp.Answer) != 1 {
-		t.Fatalf("rcode %d, err %v, answer %v", rcode, err, resp)
-	}
-	if txt := strings.Join(resp.Answer[0].(*dns.TXT).Txt, " "); !strings.Contains(txt, "no relay") {
-		t.Errorf("explanation %q", txt)
-	}
-}
-
-// TestOtherTypesDoNotRank: a PTR query at a source name is NODATA, and
-// runs no policy: with every relay drained and all-down servfail it must
-// not SERVFAIL.
-func TestOtherTypesDoNotRank(t *testing.T) {
-	a := newTestHandler(t, `amtrelay {
-		relay r 192.0.2.1 {
-			drain
-		}
-		source 198.51.100.0/24
-		all-down servfail
-	}`)
-	resp, rcode, _ := serve(t, a, new(dns.Msg).SetQuestion("1.100.51.198.in-addr.arpa.", dns.TypePTR))
-	if rcode != dns.RcodeSuccess || resp.Rcode != dns.RcodeSuccess || len(resp.Answer) != 0 || len(resp.Ns) != 1 {
-		t.Errorf("PTR: rcode %d, reply %v", rcode, resp)
-	}
-	if _, rcode, _ := serve(t, a, new(dns.Msg).SetQuestion("1.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)); rcode != dns.RcodeServerFailure {
-		t.Errorf("AMTRELAY with every relay drained: rcode %d, want SERVFAIL", rcode)
-	}
-}
-
-// TestNoRelayCounted: a "none" source's answers count as relay "none",
-// as the README says.
-func TestNoRelayCounted(t *testing.T) {
-	a := newTestHandler(t, staticCorefile)
-	c := answers.WithLabelValues("", "static", "none")
-	before := testutil.ToFloat64(c)
-	serve(t, a, new(dns.Msg).SetQuestion("130.113.0.203.in-addr.arpa.", dns.TypeAMTRELAY))
-	if testutil.ToFloat64(c) != before+1 {
-		t.Error("the no-relay answer was not counted")
 	}
 }

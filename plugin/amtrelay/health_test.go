@@ -14,7 +14,6 @@ import (
 	"github.com/amtrelay/amtrelay/amt/amttest"
 	"github.com/amtrelay/amtrelay/internal/testenv"
 
-	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -171,40 +170,6 @@ func TestHealthIgnoresForgedReplies(t *testing.T) {
 		if testutil.ToFloat64(probeIgnored.WithLabelValues(reason)) == 0 {
 			t.Errorf("no reply ignored for %s", reason)
 		}
-	}
-}
-
-// TestAllDown: the three all-down behaviours.
-func TestAllDown(t *testing.T) {
-	for _, tc := range []struct {
-		action string
-		check  func(t *testing.T, r *dns.Msg)
-	}{
-		{"fail-open", func(t *testing.T, r *dns.Msg) {
-			if got := order(t, r); len(got) != 3 {
-				t.Errorf("fail-open answered %q, want all three relays", got)
-			}
-		}},
-		{"no-relay", func(t *testing.T, r *dns.Msg) {
-			if got := relays(t, r.Answer); !slices.Equal(got, []string{"0 0 0 ."}) {
-				t.Errorf("no-relay answered %q", got)
-			}
-		}},
-		{"servfail", func(t *testing.T, r *dns.Msg) {
-			if r.Rcode != dns.RcodeServerFailure {
-				t.Errorf("rcode %s, want SERVFAIL", dns.RcodeToString[r.Rcode])
-			}
-		}},
-	} {
-		t.Run(tc.action, func(t *testing.T) {
-			relays, port := loopbackRelays(t)
-			for _, r := range relays {
-				r.Set(amttest.Behaviour{Drop: true})
-			}
-			a := startedHandler(t, healthCorefile(port, "all-down "+tc.action), nil)
-			waitReady(t, a)
-			tc.check(t, ask(t, a, "198.51.100.1", "127.0.0.1", ""))
-		})
 	}
 }
 

@@ -11,27 +11,16 @@ import (
 	"time"
 
 	"github.com/amtrelay/amtrelay/internal/geotest"
+	"github.com/amtrelay/amtrelay/internal/testenv"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-// exporter is a relay's metrics endpoint: a real HTTP server with the
-// Prometheus client library's handler, serving one gauge.
-type exporter struct {
-	srv   *httptest.Server
-	gauge prometheus.Gauge
-}
-
-func newExporter(t *testing.T, value float64) *exporter {
+// newExporter is a relay's metrics endpoint serving its tunnel count.
+func newExporter(t *testing.T, value float64) *testenv.Exporter {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "amt_relay_tunnels", Help: "Tunnels in use."})
-	reg.MustRegister(g)
-	g.Set(value)
-	e := &exporter{srv: httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})), gauge: g}
-	t.Cleanup(e.srv.Close)
+	e := testenv.StartExporter(t, "amt_relay_tunnels")
+	e.Set(value)
 	return e
 }
 
@@ -71,15 +60,15 @@ func scrapeCorefile(urls ...string) string {
 
 func TestScrapeLoadFollowed(t *testing.T) {
 	ea, eb, ec := newExporter(t, 50), newExporter(t, 10), newExporter(t, 90)
-	a := startedHandler(t, scrapeCorefile(ea.srv.URL, eb.srv.URL, ec.srv.URL), geotest.Example)
+	a := startedHandler(t, scrapeCorefile(ea.URL(), eb.URL(), ec.URL()), geotest.Example)
 	waitFor(t, a.Ready)
 	london := "203.0.113.0/26"
 	if got := order(t, ask(t, a, "198.51.100.1", "127.0.0.1", london)); !slices.Equal(got, []string{"0 192.0.2.2", "1 192.0.2.1", "2 192.0.2.3"}) {
 		t.Errorf("loads 50/10/90: %q", got)
 	}
 	// The loads change; answers follow within a few intervals.
-	ea.gauge.Set(5)
-	eb.gauge.Set(60)
+	ea.Set(5)
+	eb.Set(60)
 	waitFor(t, func() bool { return order(t, ask(t, a, "198.51.100.1", "127.0.0.1", london))[0] == "0 192.0.2.1" })
 	if testutil.ToFloat64(relayLoad.WithLabelValues("a")) != 5 {
 		t.Error("relay_load{relay=a} is not 5")
@@ -91,7 +80,7 @@ func TestScrapeLoadFollowed(t *testing.T) {
 // then the order falls back to distance.
 func TestScrapeBadValuesIgnored(t *testing.T) {
 	ea, eb, ec := newExporter(t, 90), newExporter(t, 10), newExporter(t, 50)
-	a := startedHandler(t, scrapeCorefile(ea.srv.URL, eb.srv.URL, ec.srv.URL), geotest.Example)
+	a := startedHandler(t, scrapeCorefile(ea.URL(), eb.URL(), ec.URL()), geotest.Example)
 	waitFor(t, a.Ready)
 	london := "203.0.113.0/26"
 	want := []string{"0 192.0.2.2", "1 192.0.2.3", "2 192.0.2.1"}
@@ -100,7 +89,7 @@ func TestScrapeBadValuesIgnored(t *testing.T) {
 	}
 	before := testutil.ToFloat64(loadErrors.WithLabelValues("scrape", "invalid_value"))
 	for _, bad := range []float64{math.NaN(), math.Inf(1), -5} {
-		eb.gauge.Set(bad)
+		eb.Set(bad)
 		after := testutil.ToFloat64(loadErrors.WithLabelValues("scrape", "invalid_value"))
 		waitFor(t, func() bool { return testutil.ToFloat64(loadErrors.WithLabelValues("scrape", "invalid_value")) > after })
 		// Not taken as 0 (nor as anything): b keeps its last good load.
@@ -124,15 +113,15 @@ func TestScrapeBadValuesIgnored(t *testing.T) {
 // stays valid is TestLoadReadingAge's, with explicit times.
 func TestScrapeUnreachableFallsBackToDistance(t *testing.T) {
 	ea, eb, ec := newExporter(t, 90), newExporter(t, 80), newExporter(t, 0)
-	a := startedHandler(t, scrapeCorefile(ea.srv.URL, eb.srv.URL, ec.srv.URL), geotest.Example)
+	a := startedHandler(t, scrapeCorefile(ea.URL(), eb.URL(), ec.URL()), geotest.Example)
 	waitFor(t, a.Ready)
 	london := "203.0.113.0/26"
 	if got := order(t, ask(t, a, "198.51.100.1", "127.0.0.1", london)); got[0] != "0 192.0.2.3" {
 		t.Fatalf("New York at 0%% should lead: %q", got)
 	}
-	ea.srv.Close()
-	eb.srv.Close()
-	ec.srv.Close()
+	ea.Close()
+	eb.Close()
+	ec.Close()
 	waitFor(t, func() bool {
 		return slices.Equal(order(t, ask(t, a, "198.51.100.1", "127.0.0.1", london)), []string{"0 192.0.2.1", "1 192.0.2.2", "2 192.0.2.3"})
 	})
@@ -183,7 +172,7 @@ func TestSlowLoadSourceDoesNotSlowAnswers(t *testing.T) {
 	}))
 	defer slow.Close()
 	e := newExporter(t, 10)
-	a := startedHandler(t, scrapeCorefile(slow.URL, e.srv.URL, e.srv.URL), geotest.Example)
+	a := startedHandler(t, scrapeCorefile(slow.URL, e.URL(), e.URL()), geotest.Example)
 	start := time.Now()
 	for range 50 {
 		ask(t, a, "198.51.100.1", "127.0.0.1", "203.0.113.0/26")

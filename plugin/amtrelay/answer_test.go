@@ -1,0 +1,69 @@
+package amtrelay
+
+import (
+	"testing"
+
+	"github.com/amtrelay/amtrelay/internal/geotest"
+
+	"github.com/miekg/dns"
+)
+
+// TestSeedFollowsFirstRank: amt.<reverse> A follows the policy's first
+// rank.
+func TestSeedFollowsFirstRank(t *testing.T) {
+	a := startedHandler(t, closestCorefile, geotest.Example)
+	m := new(dns.Msg).SetQuestion("amt.12.100.51.198.in-addr.arpa.", dns.TypeA)
+	m.SetEdns0(1232, false)
+	m.IsEdns0().Option = []dns.EDNS0{ecsOpt(t, "203.0.113.128/26")}
+	r := serveFrom(t, a, m, "127.0.0.1")
+	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.3" {
+		t.Errorf("seed A from Melbourne: %v", r.Answer)
+	}
+	if e := replyECS(r); e == nil || e.SourceScope != 26 {
+		t.Errorf("ECS %v", e)
+	}
+}
+
+// TestTypeANY: ANY at a source name returns its AMTRELAY records; at the
+// apex SOA and NS.
+func TestTypeANY(t *testing.T) {
+	a := newTestHandler(t, staticCorefile)
+	resp, _, _ := serve(t, a, new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeANY))
+	if len(relays(t, resp.Answer)) != 3 {
+		t.Errorf("ANY at source: %v", resp.Answer)
+	}
+	resp, _, _ = serve(t, a, new(dns.Msg).SetQuestion("100.51.198.in-addr.arpa.", dns.TypeANY))
+	if len(resp.Answer) != 2 {
+		t.Errorf("ANY at apex: %v", resp.Answer)
+	}
+}
+
+func TestSeedCNAME(t *testing.T) {
+	a := newTestHandler(t, `amtrelay {
+		relay n 5 0 3 relays.example.net.
+		relay v4 10 0 1 192.0.2.1
+		source 198.51.100.0/24
+	}`)
+	resp, _, _ := serve(t, a, new(dns.Msg).SetQuestion("amt.1.100.51.198.in-addr.arpa.", dns.TypeA))
+	if len(resp.Answer) != 1 {
+		t.Fatalf("answer %v", resp.Answer)
+	}
+	if c, ok := resp.Answer[0].(*dns.CNAME); !ok || c.Target != "relays.example.net." {
+		t.Errorf("answer %v, want a CNAME to relays.example.net.", resp.Answer[0])
+	}
+}
+
+// TestD1Wire checks the exact RDATA bytes of a D=1 answer (the miekg/dns
+// bug this project works around).
+func TestD1Wire(t *testing.T) {
+	a := newTestHandler(t, staticCorefile)
+	resp, _, _ := serve(t, a, new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY))
+	raw, err := resp.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "0019808309616d7472656c617973076578616d706c6503636f6d00" // RDLENGTH 25, then RDATA
+	if !containsHex(raw, want) {
+		t.Errorf("packed reply %x lacks %s", raw, want)
+	}
+}
