@@ -1,9 +1,3 @@
-// Package amtrelay is a CoreDNS plugin that answers the AMTRELAY queries of
-// RFC 8777 (DRIAD) for the multicast source prefixes a network serves. It
-// is authoritative for the reverse zones that cover those prefixes and
-// synthesizes, for the reverse name of each source address, the AMTRELAY
-// records of the AMT relays (RFC 7450) that have multicast connectivity to
-// that source, chosen and ordered per query by a policy.
 package amtrelay
 
 import (
