@@ -1,6 +1,7 @@
 package test
 
 import (
+	"net"
 	"runtime"
 	"slices"
 	"strings"
@@ -50,4 +51,71 @@ func TestReloadDrainsAndStopsProbes(t *testing.T) {
 func probeGoroutines() int {
 	buf := make([]byte, 4<<20)
 	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "amtrelay.(*healthChecker).probeLoop")
+}
+
+// TestFailedReloadsLeaveNoWorkers: a reload whose new configuration fails
+// to start after amtrelay was set up (here another server block's port is
+// taken) leaves the running configuration serving, is counted, and starts
+// no probe, poller or watcher: after five, no goroutine of the plugin is
+// left beyond the running configuration's own.
+func TestFailedReloadsLeaveNoWorkers(t *testing.T) {
+	_, corefile := healthExample(t)
+	inst, err := ctest.CoreDNSServer(corefile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stopCoreDNS(inst) }()
+	udp, _ := ctest.CoreDNSServerPorts(inst, 0)
+	ask := func() []string {
+		return relayStrings(t, query(t, "udp", udp, new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)))
+	}
+	testenv.Eventually(t, "all three relays up", func() bool { return len(ask()) == 3 })
+	before := pluginGoroutines()
+
+	busy, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	failing := corefile + "\n" + busy.LocalAddr().String() + " {\n    bind 127.0.0.1\n    whoami\n}\n"
+	rejected := func() float64 {
+		return pluginCounter(t, "coredns_amtrelay_reloads_rejected_total", map[string]string{"reason": "failed"})
+	}
+	failedBefore := rejected()
+	for i := range 5 {
+		next, err := inst.Restart(ctest.NewInput(strings.Replace(failing, "relay r3 127.0.0.3", "relay r3 127.0.0.3 {\n            drain\n        }", 1)))
+		if err == nil {
+			inst = next
+			t.Fatalf("reload %d started although %s is taken", i+1, busy.LocalAddr())
+		}
+	}
+	if got := ask(); len(got) != 3 {
+		t.Errorf("after failed reloads the running configuration answers %q", got)
+	}
+	if n := rejected() - failedBefore; n != 5 {
+		t.Errorf("reloads_rejected_total{reason=failed} went up by %v, want 5", n)
+	}
+	var stacks string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("goroutines:\n%s", stacks)
+		}
+	})
+	testenv.Eventually(t, "no plugin goroutine beyond the running configuration's", func() bool {
+		buf := make([]byte, 4<<20)
+		stacks = string(buf[:runtime.Stack(buf, true)])
+		return pluginGoroutines() <= before
+	})
+}
+
+// pluginGoroutines counts goroutines with a frame of the plugin.
+func pluginGoroutines() int {
+	buf := make([]byte, 4<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "amtrelay/amtrelay/plugin/amtrelay.") {
+			n++
+		}
+	}
+	return n
 }

@@ -3,14 +3,21 @@
 // stock CoreDNS, for example:
 //
 //	go run ./cmd/coredns -conf corefile-examples/static.corefile
+//
+// Unlike stock CoreDNS, it refuses a Corefile with no server block, at
+// startup and at reload, rather than serving caddy's default (whoami on
+// :53): see corebuild.TakeConf.
 package main
 
 import (
-	_ "github.com/amtrelay/amtrelay/cmd/coredns/corebuild" // plugins and directive order
+	"os"
+
+	"github.com/amtrelay/amtrelay/cmd/coredns/corebuild" // plugins, directive order, Corefile loader
 
 	"github.com/coredns/coredns/coremain"
 )
 
 func main() {
+	os.Args = append(os.Args[:1], corebuild.TakeConf(os.Args[1:])...)
 	coremain.Run()
 }

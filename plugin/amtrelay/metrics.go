@@ -94,4 +94,19 @@ var (
 		Name:      "load_errors_total",
 		Help:      "Counter of load reads that failed or readings ignored, by source and reason: unreachable, bad_response, invalid_value, unknown_relay.",
 	}, []string{"source", "reason"})
+	// reloads counts Corefile reloads that did not take: refused by this
+	// build's Corefile loader (an empty file, or one with no server block),
+	// or failed while the running configuration kept serving.
+	reloads = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "reloads_rejected_total",
+		Help:      "Counter of Corefile reloads that did not take, by reason: refused (empty, or no server block), failed (the new configuration did not start). The running configuration keeps serving.",
+	}, []string{"reason"})
 )
+
+// CountRefusedReload counts a Corefile that a build refused to reload
+// (reloads_rejected_total{reason="refused"}). This project's cmd/coredns
+// refuses an empty Corefile, or one with no server block, before caddy
+// would turn it into its default configuration.
+func CountRefusedReload() { reloads.WithLabelValues("refused").Inc() }

@@ -32,8 +32,10 @@ func setup(c *caddy.Controller) error {
 		if err := a.checkServerBlock(config); err != nil {
 			return plugin.Error(pluginName, err)
 		}
-		return a.startup()
+		return nil
 	})
+	// Workers start when the whole instance has started (lifecycle.go).
+	remember(c, a)
 	c.OnShutdown(a.shutdown)
 	config.AddPlugin(func(next plugin.Handler) plugin.Handler {
 		a.Next = next
@@ -65,7 +67,8 @@ func (a *AMTRelay) checkServerBlock(config *dnsserver.Config) error {
 }
 
 // startup starts what runs in the background: the GeoIP watcher, the
-// health probes and the load pollers.
+// health probes and the load pollers. The instance startup hook calls it
+// (lifecycle.go); tests call it directly.
 func (a *AMTRelay) startup() error {
 	for _, r := range a.relays {
 		if v, _, static, ok := r.loadReading(); ok && static {

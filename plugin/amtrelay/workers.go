@@ -28,8 +28,12 @@ type workers struct {
 
 func (ws *workers) add(w worker) { ws.list = append(ws.list, w) }
 
-// start runs every worker in a goroutine of its own.
+// start runs every worker in a goroutine of its own. Once started, it
+// does nothing more until stop.
 func (ws *workers) start() {
+	if ws.cancel != nil {
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ws.cancel = cancel
 	for _, w := range ws.list {
