@@ -20,16 +20,17 @@ import (
 // plugin's TestDamper; here the bounds are only generous ones.
 func TestHealthExample(t *testing.T) {
 	responders, corefile := healthExample(t)
-	ready := regexp.MustCompile(`ready (\S+)`).FindStringSubmatch(corefile)[1]
+	ready := regexp.MustCompile(`(?m)^\s*ready (\S+)`).FindStringSubmatch(corefile)[1]
 	udp, _ := startCoreDNS(t, corefile)
-	testenv.Eventually(t, "ready after the first probe round", func() bool {
+	readyStatus := func() int {
 		resp, err := http.Get("http://" + ready + "/ready")
 		if err != nil {
-			return false
+			return 0
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+		return resp.StatusCode
+	}
+	testenv.Eventually(t, "ready after the first probe round", func() bool { return readyStatus() == http.StatusOK })
 
 	relays := func() []string {
 		return relayStrings(t, query(t, "udp", udp, new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)))
@@ -55,4 +56,20 @@ func TestHealthExample(t *testing.T) {
 	restarted := time.Now()
 	testenv.Eventually(t, "127.0.0.3 comes back", func() bool { return slices.Equal(relays(), all) })
 	t.Logf("127.0.0.3 was back %v after its responder restarted", time.Since(restarted).Round(10*time.Millisecond))
+
+	// With every relay down the answers fail open, and readiness strict
+	// says so: /ready is 503 until a relay is back.
+	for _, r := range append(responders, r) {
+		r.Close()
+	}
+	testenv.Eventually(t, "not ready with every relay down", func() bool { return readyStatus() == http.StatusServiceUnavailable })
+	if got := relays(); !slices.Equal(got, all) {
+		t.Errorf("all down, fail open: %q", got)
+	}
+	back, err := amttest.Start(responders[0].Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { back.Close() })
+	testenv.Eventually(t, "ready again with 127.0.0.2 back", func() bool { return readyStatus() == http.StatusOK })
 }

@@ -32,6 +32,8 @@ type AMTRelay struct {
 	checkECSLength bool
 	// allDown says what to answer when no relay of a source is eligible.
 	allDown allDownAction
+	// strictReady makes Ready say whether there is anything to offer.
+	strictReady bool
 	// health probes the relays, when the Corefile asks for it; workers
 	// are everything that runs in the background: probes, load pollers,
 	// the GeoIP watcher.
@@ -67,10 +69,12 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	}
 	if rq.node.needsRanking(rq.qtype) {
 		g := rq.node.group
+		now := time.Now()
 		if g.locates {
 			rq.client.locate(a.sel.geo)
+			a.sel.located.record(now, rq.client.loc.known, rq.server)
 		}
-		rk := a.rank(&query{group: g, client: &rq.client, now: time.Now(), sel: a.sel})
+		rk := a.rank(&query{group: g, client: &rq.client, now: now, sel: a.sel})
 		rk.count(rq.server, g, &rq.client)
 		if rk.servfail {
 			return dns.RcodeServerFailure, nil

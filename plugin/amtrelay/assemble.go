@@ -46,12 +46,15 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 	sel.geo = cfg.geoip
 	a := &AMTRelay{
 		Zones: zones, Fall: cfg.fall, sources: table, groups: groups, relays: cfg.relays, ttl: cfg.ttl,
-		apexes: map[string]apex{}, sel: sel, explain: cfg.explain, allDown: cfg.allDown, checkECSLength: true, pos: cfg.pos,
+		apexes: map[string]apex{}, sel: sel, explain: cfg.explain, allDown: cfg.allDown, strictReady: cfg.strictReady, checkECSLength: true, pos: cfg.pos,
 	}
 	if cfg.geoip != nil {
 		cfg.geoip.onLoad = a.geoLoaded
 		cfg.geoip.check()
 		a.workers.add(cfg.geoip)
+	}
+	if slices.ContainsFunc(groups, func(g *group) bool { return g.locates }) {
+		a.workers.add(sel.located)
 	}
 	if cfg.health != nil {
 		a.health = newHealthChecker(*cfg.health, cfg.relays, sel.changed)

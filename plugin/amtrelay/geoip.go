@@ -29,16 +29,32 @@ type geoDB struct {
 	onLoad func(*geoReader)
 
 	current atomic.Pointer[geoReader]
-	// lastErr is the last load error logged, so a file that stays bad is
-	// logged once, not at every check.
-	lastErr string
+	// failed is the state of the last file that failed to load, so that a
+	// file that stays bad is logged and counted once, and every new bad
+	// file is.
+	failed    fileState
+	hasFailed bool
+}
+
+// fileState tells one version of a file from another.
+type fileState struct {
+	modTime time.Time
+	size    int64
+	missing bool
+}
+
+func statFile(path string) fileState {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileState{missing: true}
+	}
+	return fileState{modTime: fi.ModTime(), size: fi.Size()}
 }
 
 // geoReader is one loaded database and the file state it came from.
 type geoReader struct {
-	db      *geoip2.Reader
-	modTime time.Time
-	size    int64
+	db   *geoip2.Reader
+	file fileState
 }
 
 // location is what the database says of an address: where it is, and the
@@ -78,14 +94,8 @@ func loadGeo(path string) (*geoReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Verify the whole file first: a truncated or garbled data section
-	// would otherwise surface as errors on lookups.
-	mm, err := maxminddb.OpenBytes(b)
-	if err != nil {
-		return nil, fmt.Errorf("not a MaxMind database: %w", err)
-	}
-	if err := mm.Verify(); err != nil {
-		return nil, fmt.Errorf("corrupt database: %w", err)
+	if err := verifyGeo(b); err != nil {
+		return nil, err
 	}
 	db, err := geoip2.OpenBytes(b)
 	if err != nil {
@@ -97,7 +107,29 @@ func loadGeo(path string) (*geoReader, error) {
 			return nil, fmt.Errorf("database type %q is not a City database", db.Metadata().DatabaseType)
 		}
 	}
-	return &geoReader{db: db, modTime: fi.ModTime(), size: fi.Size()}, nil
+	return &geoReader{db: db, file: fileState{modTime: fi.ModTime(), size: fi.Size()}}, nil
+}
+
+// verifyGeo checks the whole file before it is used: a truncated or
+// garbled search tree or data section would otherwise surface as errors
+// on lookups. maxminddb-golang's Verify also insists on a metadata
+// description, which the MaxMind DB format does not require (MaxMind's own
+// readers say it "may be undefined", and libmaxminddb, gdnsd and PowerDNS
+// load such files). Verify is run with a stand-in description for a file
+// that has none, so that every other check still applies: this is the one
+// place that works around it.
+func verifyGeo(b []byte) error {
+	mm, err := maxminddb.OpenBytes(b)
+	if err != nil {
+		return fmt.Errorf("not a MaxMind database: %w", err)
+	}
+	if len(mm.Metadata.Description) == 0 {
+		mm.Metadata.Description = map[string]string{"en": "(none)"}
+	}
+	if err := mm.Verify(); err != nil {
+		return fmt.Errorf("corrupt database: %w", err)
+	}
+	return nil
 }
 
 // reader returns the database in use, or nil.
@@ -109,26 +141,27 @@ func (g *geoDB) reader() *geoReader {
 }
 
 // check loads the file if it changed since the last load. It reports
-// whether a new database is in use.
+// whether a new database is in use. Every file that fails to load is
+// logged and counted once; the last good database keeps serving.
 func (g *geoDB) check() bool {
 	cur := g.current.Load()
-	if fi, err := os.Stat(g.path); err == nil && cur != nil && fi.ModTime().Equal(cur.modTime) && fi.Size() == cur.size {
+	st := statFile(g.path)
+	if (cur != nil && st == cur.file) || (g.hasFailed && st == g.failed) {
 		return false
 	}
 	r, err := loadGeo(g.path)
 	if err != nil {
-		if msg := err.Error(); msg != g.lastErr {
-			g.lastErr = msg
-			if cur != nil {
-				log.Errorf("GeoIP database %s: %v; still serving the one loaded at %s", g.path, err, cur.modTime.Format(time.RFC3339))
-			} else {
-				log.Errorf("GeoIP database %s: %v; answering in the default (failover) order until it loads", g.path, err)
-			}
+		g.failed, g.hasFailed = st, true
+		if cur != nil {
+			log.Errorf("GeoIP database %s: %v; still serving the one loaded at %s", g.path, err, cur.file.modTime.Format(time.RFC3339))
+		} else {
+			log.Errorf("GeoIP database %s: %v; answering in the default (failover) order until it loads", g.path, err)
 		}
 		geoipReloads.WithLabelValues("error").Inc()
+		geoipLoadErrors.Inc()
 		return false
 	}
-	g.lastErr = ""
+	g.hasFailed = false
 	g.current.Store(r)
 	geoipReloads.WithLabelValues("ok").Inc()
 	log.Infof("GeoIP database %s loaded (%s, built %s)", g.path, r.db.Metadata().DatabaseType,
@@ -142,6 +175,8 @@ func (g *geoDB) check() bool {
 // run checks the file every interval until ctx ends. The first load is
 // done before: at setup, by assemble.
 func (g *geoDB) run(ctx context.Context) {
+	geoAges.add(g)
+	defer geoAges.remove(g)
 	t := time.NewTicker(g.interval)
 	defer t.Stop()
 	for {

@@ -29,6 +29,14 @@ var (
 		Name:      "location_unknown_total",
 		Help:      "Counter of clients with no location: no_database or not_in_database.",
 	}, []string{"server", "reason"})
+	// locationUnknownShare is the share of location policy queries over the
+	// last 5 minutes whose client had no location.
+	locationUnknownShare = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "location_unknown_share",
+		Help:      "Share of the queries of location policies (closest, least-load, spill-over) over the last 5 minutes whose client had no location; over 0.5 is logged as a warning.",
+	}, []string{"server"})
 	// fallbacks counts answers a policy could not rank as it meant to.
 	fallbacks = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
@@ -43,6 +51,14 @@ var (
 		Name:      "geoip_loads_total",
 		Help:      "Counter of GeoIP database loads, by result: ok, or error (the last good database stays in use).",
 	}, []string{"result"})
+
+	// geoipLoadErrors counts GeoIP database files that failed to load.
+	geoipLoadErrors = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "geoip_load_errors_total",
+		Help:      "Counter of GeoIP database files that failed to load (each bad file once); the last good database stays in use.",
+	})
 
 	// relayUp is 1 for a relay that passes its health probes, 0 if not.
 	relayUp = promauto.NewGaugeVec(prometheus.GaugeOpts{

@@ -41,6 +41,9 @@ type config struct {
 	geoip    *geoDB
 	explain  bool
 	allDown  allDownAction
+	// strictReady: not ready while no relay is up, or no GeoIP database
+	// has loaded for a policy that needs one (`readiness strict`).
+	strictReady bool
 	health   *healthConfig
 	// load sources, and how old a reading may be
 	loadMaxAge    time.Duration
@@ -130,6 +133,19 @@ func (cfg *config) property(c *caddy.Controller) error {
 			return c.ArgErr()
 		}
 		cfg.explain = true
+	case "readiness":
+		args := c.RemainingArgs()
+		if len(args) != 1 {
+			return c.ArgErr()
+		}
+		switch args[0] {
+		case "first-round":
+			cfg.strictReady = false
+		case "strict":
+			cfg.strictReady = true
+		default:
+			return c.Errf("readiness '%s' must be first-round or strict", args[0])
+		}
 	case "all-down":
 		args := c.RemainingArgs()
 		if len(args) != 1 {

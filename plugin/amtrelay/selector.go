@@ -21,10 +21,13 @@ type selector struct {
 	// retires cached rankings and load orders; changed is the one way to
 	// move it.
 	generation atomic.Uint64
+	// located watches how many clients of location policies the GeoIP
+	// database places.
+	located *locationWatch
 }
 
 func newSelector() *selector {
-	return &selector{cache: newRankCache(defaultRankCacheSize), rand: rand.Float64}
+	return &selector{cache: newRankCache(defaultRankCacheSize), rand: rand.Float64, located: newLocationWatch()}
 }
 
 // changed retires every ranking computed before it. The background
