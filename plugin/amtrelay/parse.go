@@ -44,7 +44,7 @@ type config struct {
 	// strictReady: not ready while no relay is up, or no GeoIP database
 	// has loaded for a policy that needs one (`readiness strict`).
 	strictReady bool
-	health   *healthConfig
+	health      *healthConfig
 	// load sources, and how old a reading may be
 	loadMaxAge    time.Duration
 	promSources   []*promSource
