@@ -39,6 +39,33 @@ func TestNamedByteIdentical(t *testing.T) {
 	}
 }
 
+// TestAnswerSizeAgainstBIND pins where CoreDNS stands on name
+// compression. BIND compresses the owner names of the static example's
+// three relays (129 octets without EDNS). The plugin asks for compression
+// too, but CoreDNS's server turns it off for every reply that fits the
+// client's buffer (request.Scrub calls miekg/dns Truncate, which clears
+// Msg.Compress then), so the reply is 207 octets; it compresses only
+// replies that would not fit. The type-3 relay name in AMTRELAY RDATA is
+// never compressed either way (RFC 8777 §4.2.3). When this test fails,
+// CoreDNS compresses small replies: update the plugin README's Bugs.
+func TestAnswerSizeAgainstBIND(t *testing.T) {
+	zone := "$TTL 30\n@ SOA amt-dns.example.net. hostmaster.amt-dns.example.net. 1 7200 1800 1209600 30\n@ NS amt-dns.example.net.\n"
+	for _, r := range rfc8777Relays {
+		zone += "12 AMTRELAY " + r + "\n"
+	}
+	bind := testenv.StartNamed(t, map[string]string{"100.51.198.in-addr.arpa.": zone})
+	ours, _ := startCoreDNS(t, exampleCorefile(t, "static.corefile"))
+	q, err := new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY).Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, mine := rawReply(t, bind, q), rawReply(t, ours, q)
+	t.Logf("plugin %d octets, named %d", len(mine), len(theirs))
+	if len(theirs) != 129 || len(mine) != 207 {
+		t.Errorf("plugin %d octets (want 207, uncompressed), named %d (want 129)", len(mine), len(theirs))
+	}
+}
+
 // rdataHex returns the RDATA of each AMTRELAY answer as hex, exactly as
 // received (amtrelayrr.UnpackMsg keeps type 260 RDATA opaque).
 func rdataHex(t testing.TB, r *dns.Msg) []string {

@@ -143,6 +143,17 @@ func TestMalformedQueries(t *testing.T) {
 // question only (a reply to a broken query may have no question).
 func rawExchange(t *testing.T, addr string, b []byte) *dns.Msg {
 	t.Helper()
+	reply := rawReply(t, addr, b)
+	r := new(dns.Msg)
+	if err := r.Unpack(reply); err != nil {
+		t.Fatalf("unpacking reply %x: %v", reply, err)
+	}
+	return r
+}
+
+// rawReply writes b to addr over UDP and returns the reply's octets.
+func rawReply(t *testing.T, addr string, b []byte) []byte {
+	t.Helper()
 	c, err := net.Dial("udp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -152,14 +163,60 @@ func rawExchange(t *testing.T, addr string, b []byte) *dns.Msg {
 	if _, err := c.Write(b); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 4096)
+	buf := make([]byte, 65535)
 	n, err := c.Read(buf)
 	if err != nil {
 		t.Fatalf("no reply: %v", err)
 	}
-	r := new(dns.Msg)
-	if err := r.Unpack(buf[:n]); err != nil {
-		t.Fatalf("unpacking reply %x: %v", buf[:n], err)
+	return buf[:n]
+}
+
+// TestUnknownEDNSFlagsCleared: a query with unknown EDNS flag bits (the Z
+// field) gets a reply whose OPT record has them all clear (RFC 6891
+// §6.1.4), DO echoed: for answers, negative answers, ECS answers, and the
+// failure replies CoreDNS's server builds (FORMERR for a bad ECS option,
+// REFUSED outside the zones).
+func TestUnknownEDNSFlagsCleared(t *testing.T) {
+	udp, _ := startCoreDNS(t, prepareCorefile(t, exampleCorefile(t, "closest.corefile")))
+	for _, tc := range []struct {
+		name, qname string
+		ecs         *dns.EDNS0_SUBNET
+		rcode       int
+	}{
+		{"answer", "12.100.51.198.in-addr.arpa.", nil, dns.RcodeSuccess},
+		{"ECS answer", "12.100.51.198.in-addr.arpa.", &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 24, Address: net.ParseIP("203.0.113.0").To4()}, dns.RcodeSuccess},
+		{"NXDOMAIN", "1.2.100.51.198.in-addr.arpa.", nil, dns.RcodeNameError},
+		// Packed as a /32, then SOURCE patched to 24: four address octets
+		// where RFC 7871 §6 allows three.
+		{"FORMERR", "12.100.51.198.in-addr.arpa.", &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 32, Address: net.ParseIP("203.0.113.1").To4()}, dns.RcodeFormatError},
+		{"REFUSED", "example.org.", nil, dns.RcodeRefused},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := new(dns.Msg).SetQuestion(tc.qname, dns.TypeAMTRELAY)
+			m.SetEdns0(1232, true)
+			opt := m.IsEdns0()
+			opt.Hdr.Ttl |= 0x7fff // every unknown flag
+			if tc.ecs != nil {
+				opt.Option = append(opt.Option, tc.ecs)
+			}
+			b, err := m.Pack()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.rcode == dns.RcodeFormatError {
+				b[len(b)-6] = 24 // FAMILY(2) SOURCE SCOPE ADDRESS(4): SOURCE
+			}
+			r := rawExchange(t, udp, b)
+			if r.Rcode != tc.rcode {
+				t.Errorf("rcode %s, want %s", dns.RcodeToString[r.Rcode], dns.RcodeToString[tc.rcode])
+			}
+			ro := r.IsEdns0()
+			if ro == nil {
+				t.Fatal("no OPT record in the reply")
+			}
+			if z := ro.Hdr.Ttl & 0x7fff; z != 0 || !ro.Do() {
+				t.Errorf("reply OPT flags %#04x, DO %v: want no unknown flag, DO set", z, ro.Do())
+			}
+		})
 	}
-	return r
 }

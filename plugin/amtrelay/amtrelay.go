@@ -32,6 +32,8 @@ type AMTRelay struct {
 	checkECSLength bool
 	// allDown says what to answer when no relay of a source is eligible.
 	allDown allDownAction
+	// anyLimit caps the records of an answer to ANY (RFC 8482 §4.1).
+	anyLimit int
 	// strictReady makes Ready say whether there is anything to offer.
 	strictReady bool
 	// health probes the relays, when the Corefile asks for it; workers
@@ -52,6 +54,7 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	if len(r.Question) != 1 {
 		return dns.RcodeFormatError, nil
 	}
+	clearUnknownEDNSFlags(r)
 	state := request.Request{W: w, Req: r}
 	zone := matchZone(a.Zones, state.Name())
 	if zone == "" {

@@ -7,37 +7,55 @@ import (
 // answer fills m's answer section for rq: SOA and NS at an apex, and at
 // a source's names the records its ranking gives.
 func (a *AMTRelay) answer(m *dns.Msg, rq *dnsRequest) {
-	qtype, n := rq.qtype, rq.node
-	any := qtype == dns.TypeANY
-	if n.apex {
-		ap := a.apexes[rq.zone]
-		if qtype == dns.TypeSOA || any {
-			m.Answer = append(m.Answer, ap.soa)
-		}
-		if qtype == dns.TypeNS || any {
-			m.Answer = append(m.Answer, ap.ns...)
-		}
-	}
-	if n.group == nil {
+	if rq.qtype == dns.TypeANY {
+		m.Answer = a.answerANY(rq)
 		return
 	}
-	switch n.kind {
-	case sourceName:
-		if qtype == dns.TypeAMTRELAY || any {
-			m.Answer = append(m.Answer, a.relayRecords(rq.ranking, rq.qname)...)
-		}
-	case seedName:
-		if qtype == dns.TypeA || qtype == dns.TypeAAAA || any {
-			m.Answer = append(m.Answer, a.seedRecords(rq.ranking, rq.qname, qtype)...)
-		}
-	case explainName:
-		if qtype == dns.TypeTXT || any {
-			m.Answer = append(m.Answer, &dns.TXT{
-				Hdr: dns.RR_Header{Name: rq.qname, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 0},
-				Txt: explainLines(rq),
-			})
+	m.Answer = a.records(rq, rq.qtype)
+}
+
+// records returns the RRset of type qtype at rq's name.
+func (a *AMTRelay) records(rq *dnsRequest, qtype uint16) []dns.RR {
+	n := rq.node
+	if n.apex && qtype == dns.TypeSOA {
+		return []dns.RR{a.apexes[rq.zone].soa}
+	}
+	if n.apex && qtype == dns.TypeNS {
+		return a.apexes[rq.zone].ns
+	}
+	if n.group == nil {
+		return nil
+	}
+	switch {
+	case n.kind == sourceName && qtype == dns.TypeAMTRELAY:
+		return a.relayRecords(rq.ranking, rq.qname)
+	case n.kind == seedName && (qtype == dns.TypeA || qtype == dns.TypeAAAA):
+		return a.seedRecords(rq.ranking, rq.qname, qtype)
+	case n.kind == explainName && qtype == dns.TypeTXT:
+		return []dns.RR{&dns.TXT{
+			Hdr: dns.RR_Header{Name: rq.qname, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 0},
+			Txt: explainLines(rq),
+		}}
+	}
+	return nil
+}
+
+// answerANY answers QTYPE ANY as RFC 8482 §4.1 allows: with one RRset of
+// the name, the one a client most likely wants (AMTRELAY at a source's
+// reverse name, A, else AAAA, at its amt. name, TXT at its _explain. name,
+// SOA at an apex), and with at most `any-limit` records.
+func (a *AMTRelay) answerANY(rq *dnsRequest) []dns.RR {
+	var rrs []dns.RR
+	for _, t := range []uint16{dns.TypeAMTRELAY, dns.TypeA, dns.TypeAAAA, dns.TypeTXT, dns.TypeSOA} {
+		rrs = a.records(rq, t)
+		if len(rrs) > 0 && (len(rrs) != 1 || rrs[0].Header().Rrtype != dns.TypeCNAME || t == dns.TypeAAAA) {
+			break // a seed name's CNAME only when it has neither A nor AAAA
 		}
 	}
+	if a.anyLimit > 0 && len(rrs) > a.anyLimit {
+		rrs = rrs[:a.anyLimit]
+	}
+	return rrs
 }
 
 // relayRecords returns the AMTRELAY answer of a ranking.

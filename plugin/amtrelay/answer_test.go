@@ -1,6 +1,7 @@
 package amtrelay
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/amtrelay/amtrelay/internal/geotest"
@@ -24,17 +25,27 @@ func TestSeedFollowsFirstRank(t *testing.T) {
 	}
 }
 
-// TestTypeANY: ANY at a source name returns its AMTRELAY records; at the
-// apex SOA and NS.
+// TestTypeANY: ANY is answered with one RRset (RFC 8482 §4.1): the
+// AMTRELAY records at a source name, A (else AAAA) at its amt. name, SOA
+// at the apex; any-limit caps the records.
 func TestTypeANY(t *testing.T) {
 	a := newTestHandler(t, staticCorefile)
 	resp, _, _ := serve(t, a, new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeANY))
-	if len(relays(t, resp.Answer)) != 3 {
+	if len(relays(t, resp.Answer)) != 3 || len(resp.Answer) != 3 {
 		t.Errorf("ANY at source: %v", resp.Answer)
 	}
 	resp, _, _ = serve(t, a, new(dns.Msg).SetQuestion("100.51.198.in-addr.arpa.", dns.TypeANY))
-	if len(resp.Answer) != 2 {
+	if len(resp.Answer) != 1 || resp.Answer[0].Header().Rrtype != dns.TypeSOA {
 		t.Errorf("ANY at apex: %v", resp.Answer)
+	}
+	resp, _, _ = serve(t, a, new(dns.Msg).SetQuestion("amt.12.100.51.198.in-addr.arpa.", dns.TypeANY))
+	if len(resp.Answer) != 1 || resp.Answer[0].Header().Rrtype != dns.TypeA {
+		t.Errorf("ANY at the amt. name: %v", resp.Answer)
+	}
+	limited := newTestHandler(t, strings.Replace(staticCorefile, "ttl 60", "ttl 60\n\tany-limit 1", 1))
+	resp, _, _ = serve(t, limited, new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeANY))
+	if len(resp.Answer) != 1 {
+		t.Errorf("ANY with any-limit 1: %v", resp.Answer)
 	}
 }
 

@@ -46,7 +46,7 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 	sel.geo = cfg.geoip
 	a := &AMTRelay{
 		Zones: zones, Fall: cfg.fall, sources: table, groups: groups, relays: cfg.relays, ttl: cfg.ttl,
-		apexes: map[string]apex{}, sel: sel, explain: cfg.explain, allDown: cfg.allDown, strictReady: cfg.strictReady, checkECSLength: true, pos: cfg.pos,
+		apexes: map[string]apex{}, sel: sel, explain: cfg.explain, allDown: cfg.allDown, strictReady: cfg.strictReady, anyLimit: cfg.anyLimit, checkECSLength: true, pos: cfg.pos,
 	}
 	if cfg.geoip != nil {
 		cfg.geoip.onLoad = a.geoLoaded

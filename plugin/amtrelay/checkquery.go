@@ -38,3 +38,18 @@ func checkQuery(r *dns.Msg) int {
 	}
 	return dns.RcodeSuccess
 }
+
+// clearUnknownEDNSFlags sets the query's unknown EDNS flags (the Z bits)
+// to zero. RFC 6891 §6.1.4 has senders set them to zero and receivers
+// ignore them, so nothing reads them. CoreDNS's server builds the replies
+// for returned failure rcodes (FORMERR, REFUSED, NOTIMP, SERVFAIL) from
+// the query's own OPT record, and request.SizeAndDo clears only the low 8
+// flag bits (it masks the TTL with 0xff00): the query's other unknown
+// flags would be echoed. Clearing them in the query is the one place that
+// works around it; the plugin's own replies carry an OPT record of their
+// own.
+func clearUnknownEDNSFlags(r *dns.Msg) {
+	if opt := r.IsEdns0(); opt != nil {
+		opt.Hdr.Ttl &^= 0x7fff
+	}
+}

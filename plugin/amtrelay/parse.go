@@ -41,6 +41,8 @@ type config struct {
 	geoip    *geoDB
 	explain  bool
 	allDown  allDownAction
+	// anyLimit caps the records of an answer to QTYPE ANY (0: no cap).
+	anyLimit int
 	// strictReady: not ready while no relay is up, or no GeoIP database
 	// has loaded for a policy that needs one (`readiness strict`).
 	strictReady bool
@@ -133,6 +135,12 @@ func (cfg *config) property(c *caddy.Controller) error {
 			return c.ArgErr()
 		}
 		cfg.explain = true
+	case "any-limit":
+		n, err := parseAnswer(c)
+		if err != nil {
+			return err
+		}
+		cfg.anyLimit = n
 	case "readiness":
 		args := c.RemainingArgs()
 		if len(args) != 1 {
@@ -162,15 +170,17 @@ func (cfg *config) property(c *caddy.Controller) error {
 	return nil
 }
 
-// parseAnswer reads `answer N`: at most N relays per answer.
+// parseAnswer reads `answer N` (at most N relays per answer) or
+// `any-limit N`.
 func parseAnswer(c *caddy.Controller) (int, error) {
+	prop := c.Val()
 	args := c.RemainingArgs()
 	if len(args) != 1 {
 		return 0, c.ArgErr()
 	}
 	n, err := strconv.Atoi(args[0])
 	if err != nil || n < 1 || n > 255 {
-		return 0, c.Errf("answer '%s' must be a number of relays from 1 to 255", args[0])
+		return 0, c.Errf("%s '%s' must be a number from 1 to 255", prop, args[0])
 	}
 	return n, nil
 }

@@ -5,12 +5,15 @@ import (
 )
 
 // reply builds the reply to rq: the answer, or the SOA for a negative
-// answer (RFC 2308 §3), and the ECS option when the query had one (RFC
-// 7871 §7.2.1).
+// answer (RFC 2308 §3), an OPT record of its own when the query had one
+// (RFC 6891 §6.1.1; no unknown flags, §6.1.4), and the ECS option when the
+// query had one (RFC 7871 §7.2.1). Names are compressed; AMTRELAY RDATA
+// never is (RFC 8777 §4.2.3: it is packed as opaque RDATA).
 func (a *AMTRelay) reply(rq *dnsRequest) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetReply(rq.state.Req)
 	m.Authoritative = true
+	m.Compress = true
 	a.answer(m, rq)
 	scope := rq.ecsScope()
 	if len(m.Answer) == 0 {
@@ -20,8 +23,10 @@ func (a *AMTRelay) reply(rq *dnsRequest) *dns.Msg {
 		m.Ns = []dns.RR{a.apexes[rq.zone].soa}
 		scope = 0 // negative answers hold for everyone (RFC 7871 §7.4)
 	}
-	if rq.ecs != nil {
+	if rq.state.Req.IsEdns0() != nil {
 		m.SetEdns0(uint16(rq.state.Size()), rq.state.Do())
+	}
+	if rq.ecs != nil {
 		opt := m.IsEdns0()
 		opt.Option = append(opt.Option, ecsReply(rq.ecs, scope))
 		ecsQueries.WithLabelValues(rq.server, rq.client.ecsUse()).Inc()

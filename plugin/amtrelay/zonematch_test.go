@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/coredns/coredns/plugin"
+
+	"github.com/miekg/dns"
 )
 
 // TestMatchZoneAgreesWithCoreDNS checks matchZone against
@@ -20,5 +22,24 @@ func TestMatchZoneAgreesWithCoreDNS(t *testing.T) {
 	}
 	if matchZone([]string{"."}, "example.org.") != "." {
 		t.Error("root zone does not match")
+	}
+}
+
+// TestInZoneByLabels: a dot inside a label is no label boundary; names are
+// compared as miekg/dns compares them, label by label.
+func TestInZoneByLabels(t *testing.T) {
+	zone := "100.51.198.in-addr.arpa."
+	for _, name := range []string{
+		"12.100.51.198.in-addr.arpa.",
+		`12\.100.51.198.in-addr.arpa.`,   // one label "12.100": in 51.198, not 100.51.198
+		`12\\.100.51.198.in-addr.arpa.`, // a label ending in a backslash, then 100
+		`12\\\.100.51.198.in-addr.arpa.`,
+		`a\.b.12.100.51.198.in-addr.arpa.`,
+		"100.51.198.in-addr.arpa.",
+		"x100.51.198.in-addr.arpa.",
+	} {
+		if got, want := inZone(name, zone), dns.IsSubDomain(zone, name); got != want {
+			t.Errorf("inZone(%q) = %v, miekg/dns says %v", name, got, want)
+		}
 	}
 }
