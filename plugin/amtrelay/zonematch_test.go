@@ -31,7 +31,7 @@ func TestInZoneByLabels(t *testing.T) {
 	zone := "100.51.198.in-addr.arpa."
 	for _, name := range []string{
 		"12.100.51.198.in-addr.arpa.",
-		`12\.100.51.198.in-addr.arpa.`,   // one label "12.100": in 51.198, not 100.51.198
+		`12\.100.51.198.in-addr.arpa.`,  // one label "12.100": in 51.198, not 100.51.198
 		`12\\.100.51.198.in-addr.arpa.`, // a label ending in a backslash, then 100
 		`12\\\.100.51.198.in-addr.arpa.`,
 		`a\.b.12.100.51.198.in-addr.arpa.`,
