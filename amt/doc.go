@@ -1,7 +1,9 @@
 // Package amt implements the AMT messages of RFC 7450 §5.1 that relay
 // discovery and the first step of the membership handshake need: Relay
 // Discovery, Relay Advertisement, Request and Membership Query, and the
-// gateway side of those exchanges (Discover, Query).
+// gateway side of those exchanges: Discover and Query over an unconnected
+// socket, DiscoverConn and QueryConn over one connected to the relay, on
+// which ICMP errors such as port unreachable end the exchange at once.
 //
 // The amtrelay plugin's health probe and the gatewayresolver's Happy
 // Eyeballs race both use this one implementation. It imports only the

@@ -31,13 +31,26 @@ type IgnoreFunc func(from netip.AddrPort, reason error)
 // Anything else is passed to ignore (which may be nil) and skipped. It
 // retransmits the same Discovery on the §5.2.3.4.3 timer.
 func Discover(ctx context.Context, pc net.PacketConn, relay netip.AddrPort, ignore IgnoreFunc) (Advertisement, error) {
+	return discover(ctx, unconnected{pc, relay}, ignore)
+}
+
+// DiscoverConn is Discover over a UDP socket connected to the relay, such
+// as one from net.Dial("udp", ...). The kernel then drops datagrams from
+// any other address, and reports ICMP errors: a closed port (ICMP port
+// unreachable) fails the exchange at once with an error wrapping
+// syscall.ECONNREFUSED, rather than letting it wait for ctx to end.
+func DiscoverConn(ctx context.Context, c net.Conn, ignore IgnoreFunc) (Advertisement, error) {
+	return discover(ctx, connected{c}, ignore)
+}
+
+func discover(ctx context.Context, t transport, ignore IgnoreFunc) (Advertisement, error) {
 	nonce, err := NewNonce()
 	if err != nil {
 		return Advertisement{}, err
 	}
 	msg := AppendDiscovery(nil, nonce)
 	var adv Advertisement
-	err = exchange(ctx, pc, relay, msg, ignore, func(b []byte) error {
+	err = exchange(ctx, t, msg, ignore, func(b []byte) error {
 		a, err := ParseAdvertisement(b)
 		if err != nil {
 			return err
@@ -57,13 +70,23 @@ func Discover(ctx context.Context, pc net.PacketConn, relay netip.AddrPort, igno
 // query that mld asked for. A query with the L flag set is returned: the
 // caller decides what a full relay means (RFC 8777 §3.2.3, §3.3.5).
 func Query(ctx context.Context, pc net.PacketConn, relay netip.AddrPort, mld bool, ignore IgnoreFunc) (MembershipQuery, error) {
+	return query(ctx, unconnected{pc, relay}, mld, ignore)
+}
+
+// QueryConn is Query over a UDP socket connected to the relay; see
+// DiscoverConn.
+func QueryConn(ctx context.Context, c net.Conn, mld bool, ignore IgnoreFunc) (MembershipQuery, error) {
+	return query(ctx, connected{c}, mld, ignore)
+}
+
+func query(ctx context.Context, t transport, mld bool, ignore IgnoreFunc) (MembershipQuery, error) {
 	nonce, err := NewNonce()
 	if err != nil {
 		return MembershipQuery{}, err
 	}
 	msg := Request{Nonce: nonce, MLD: mld}.Append(nil)
 	var q MembershipQuery
-	err = exchange(ctx, pc, relay, msg, ignore, func(b []byte) error {
+	err = exchange(ctx, t, msg, ignore, func(b []byte) error {
 		mq, err := ParseMembershipQuery(b, mld)
 		if err != nil {
 			return err
@@ -77,11 +100,53 @@ func Query(ctx context.Context, pc net.PacketConn, relay netip.AddrPort, mld boo
 	return q, err
 }
 
-// exchange sends msg to relay, retransmitting it, and reads datagrams until
-// accept takes one or ctx ends.
-func exchange(ctx context.Context, pc net.PacketConn, relay netip.AddrPort, msg []byte, ignore IgnoreFunc, accept func([]byte) error) error {
-	dst := net.UDPAddrFromAddrPort(relay)
-	stop := context.AfterFunc(ctx, func() { _ = pc.SetReadDeadline(time.Unix(1, 0)) })
+// transport is a socket with the relay it talks to.
+type transport interface {
+	relay() netip.AddrPort
+	send(msg []byte) error
+	recv(buf []byte) (int, netip.AddrPort, error)
+	setReadDeadline(t time.Time) error
+}
+
+// unconnected sends with WriteTo and checks each datagram's source.
+type unconnected struct {
+	pc net.PacketConn
+	to netip.AddrPort
+}
+
+func (u unconnected) relay() netip.AddrPort { return u.to }
+func (u unconnected) send(msg []byte) error {
+	_, err := u.pc.WriteTo(msg, net.UDPAddrFromAddrPort(u.to))
+	return err
+}
+func (u unconnected) recv(buf []byte) (int, netip.AddrPort, error) {
+	n, from, err := u.pc.ReadFrom(buf)
+	if err != nil {
+		return n, netip.AddrPort{}, err
+	}
+	return n, addrPort(from), nil
+}
+func (u unconnected) setReadDeadline(t time.Time) error { return u.pc.SetReadDeadline(t) }
+
+// connected uses a connected socket: every datagram read is from the relay.
+type connected struct{ c net.Conn }
+
+func (c connected) relay() netip.AddrPort { return addrPort(c.c.RemoteAddr()) }
+func (c connected) send(msg []byte) error {
+	_, err := c.c.Write(msg)
+	return err
+}
+func (c connected) recv(buf []byte) (int, netip.AddrPort, error) {
+	n, err := c.c.Read(buf)
+	return n, c.relay(), err
+}
+func (c connected) setReadDeadline(t time.Time) error { return c.c.SetReadDeadline(t) }
+
+// exchange sends msg to the relay, retransmitting it, and reads datagrams
+// until accept takes one or ctx ends.
+func exchange(ctx context.Context, t transport, msg []byte, ignore IgnoreFunc, accept func([]byte) error) error {
+	relay := t.relay()
+	stop := context.AfterFunc(ctx, func() { _ = t.setReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -89,15 +154,15 @@ func exchange(ctx context.Context, pc net.PacketConn, relay netip.AddrPort, msg 
 
 	buf := make([]byte, MaxMessage+1)
 	for n := 0; ; n++ {
-		if _, err := pc.WriteTo(msg, dst); err != nil {
+		if err := t.send(msg); err != nil {
 			return fmt.Errorf("amt: sending to %v: %w", relay, err)
 		}
-		_ = pc.SetReadDeadline(time.Now().Add(retransmitDelay(n)))
+		_ = t.setReadDeadline(time.Now().Add(retransmitDelay(n)))
 		// A cancellation from here on runs the AfterFunc after the line above.
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		err := readUntil(ctx, pc, relay, buf, ignore, accept)
+		err := readUntil(ctx, t, relay, buf, ignore, accept)
 		if !errors.Is(err, errRetransmit) {
 			return err
 		}
@@ -107,9 +172,9 @@ func exchange(ctx context.Context, pc net.PacketConn, relay netip.AddrPort, msg 
 // errRetransmit means the read deadline for this transmission passed.
 var errRetransmit = errors.New("retransmit")
 
-func readUntil(ctx context.Context, pc net.PacketConn, relay netip.AddrPort, buf []byte, ignore IgnoreFunc, accept func([]byte) error) error {
+func readUntil(ctx context.Context, t transport, relay netip.AddrPort, buf []byte, ignore IgnoreFunc, accept func([]byte) error) error {
 	for {
-		n, from, err := pc.ReadFrom(buf)
+		n, src, err := t.recv(buf)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -120,7 +185,6 @@ func readUntil(ctx context.Context, pc net.PacketConn, relay netip.AddrPort, buf
 			}
 			return fmt.Errorf("amt: reading from %v: %w", relay, err)
 		}
-		src := addrPort(from)
 		var reason error
 		switch {
 		case src.Addr().Unmap() != relay.Addr().Unmap() || src.Port() != relay.Port():

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,5 +183,43 @@ func TestDiscoverRetransmits(t *testing.T) {
 	// A slow machine may retransmit again before reading the answer.
 	if n := relay.Discoveries(); n < 2 {
 		t.Errorf("relay saw %d discoveries, want at least 2", n)
+	}
+}
+
+// TestConnectedSocket: DiscoverConn and QueryConn work over a socket
+// connected to the relay, and a closed port fails the exchange at once
+// with ECONNREFUSED (ICMP port unreachable) rather than at ctx's end.
+func TestConnectedSocket(t *testing.T) {
+	relay := startRelay(t, "127.0.0.1:0")
+	c, err := net.Dial("udp", relay.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adv, err := amt.DiscoverConn(ctx, c, nil)
+	if err != nil || adv.Relay != relay.Addr().Addr() {
+		t.Fatalf("DiscoverConn: %v, %v", adv, err)
+	}
+	if q, err := amt.QueryConn(ctx, c, true, nil); err != nil || q.Limit {
+		t.Fatalf("QueryConn: %+v, %v", q, err)
+	}
+
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := pc.LocalAddr().String()
+	pc.Close()
+	c2, err := net.Dial("udp", closed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	start := time.Now()
+	_, err = amt.DiscoverConn(ctx, c2, nil)
+	if !errors.Is(err, syscall.ECONNREFUSED) || time.Since(start) > 10*time.Second {
+		t.Errorf("closed port: %v after %v", err, time.Since(start))
 	}
 }

@@ -5,14 +5,10 @@ import (
 	"time"
 )
 
-// Backoff returns the timeout for retry n (0 for the first try) of RFC 8777
-// §3.5: a random duration in [initial, min(initial·2^n, max)]. With the
-// defaults of 1 s and 120 s the first try waits 1 s, the second 1-2 s, the
-// third 1-4 s, and so on up to 1-120 s.
-func Backoff(n int, initial, max time.Duration) time.Duration {
-	return backoff(n, initial, max, int64n)
-}
-
+// backoff returns the timeout for retry n (0 for the first try) of RFC 8777
+// §3.5: a random duration in [initial, min(initial·2^n, max)], drawn with
+// int64n. With the defaults of 1 s and 120 s the first try waits 1 s, the
+// second 1-2 s, the third 1-4 s, and so on up to 1-120 s.
 func backoff(n int, initial, maxd time.Duration, int64n func(int64) int64) time.Duration {
 	if initial <= 0 {
 		return 0

@@ -1,56 +1,10 @@
 package gatewayresolver
 
 import (
-	"fmt"
 	"net/netip"
 	"strings"
 	"time"
 )
-
-// Tier is the discovery mechanism a candidate came from. The default order of
-// tiers is RFC 8777 §3.1.2's: DNS-SD, then anycast, then DRIAD; the seed-style
-// lookup, when enabled, comes last.
-type Tier uint8
-
-// Tiers, in their default order.
-const (
-	TierDNSSD   Tier = iota + 1 // DNS-SD _amt._udp.<domain> (RFC 6763, RFC 8777 §3.1.2)
-	TierAnycast                 // the AMT anycast addresses (RFC 7450 §7)
-	TierDRIAD                   // AMTRELAY records of the source (RFC 8777)
-	TierSeed                    // A/AAAA at amt.<reverse name>, the pre-RFC procedure
-)
-
-// defaultTierOrder is the order RFC 8777 §3.1.2 recommends, with the
-// optional seed-style tier last.
-var defaultTierOrder = []Tier{TierDNSSD, TierAnycast, TierDRIAD, TierSeed}
-
-// String returns "dns-sd", "anycast", "driad" or "seed".
-func (t Tier) String() string {
-	switch t {
-	case TierDNSSD:
-		return "dns-sd"
-	case TierAnycast:
-		return "anycast"
-	case TierDRIAD:
-		return "driad"
-	case TierSeed:
-		return "seed"
-	}
-	return fmt.Sprintf("tier(%d)", uint8(t))
-}
-
-// MarshalText encodes t as its String.
-func (t Tier) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
-
-// ParseTier returns the tier whose String is s.
-func ParseTier(s string) (Tier, error) {
-	for _, t := range defaultTierOrder {
-		if t.String() == s {
-			return t, nil
-		}
-	}
-	return 0, fmt.Errorf("gatewayresolver: unknown tier %q (want dns-sd, anycast, driad or seed)", s)
-}
 
 // Candidate is one relay address a gateway may connect to, or a relay name
 // that could not be resolved to any address.
@@ -76,7 +30,8 @@ type Candidate struct {
 	Name string
 	// Instance is the DNS-SD service instance name (DNS-SD only).
 	Instance string
-	// TXT holds the instance's TXT strings (DNS-SD only).
+	// TXT holds the instance's TXT strings (DNS-SD only), when they had
+	// arrived: a candidate never waits for them.
 	TXT []string
 	// Source is the local address the host would use to reach Addr, as
 	// Resolver.SourceFor reported it (RFC 6724 §5). Invalid when there is
@@ -84,10 +39,15 @@ type Candidate struct {
 	Source Source
 	// Usable is false for candidates RFC 6724 §6 Rule 1 calls unusable: in
 	// hold-down (RFC 8777 §3.1.2), without a source address, or unresolved.
-	// Connect never tries them.
+	// A race tries those in hold-down only when nothing else is left, and
+	// never those held down with HoldDown.Add.
 	Usable bool
 	// HeldUntil is when the candidate's hold-down ends, if it has one.
 	HeldUntil time.Time
+	// TTL is the smallest TTL, in seconds, of the DNS records the
+	// candidate came from: after it, the answer may have changed (RFC 8777
+	// §3.3.4.3). 0 for anycast candidates, which come from no record.
+	TTL uint32
 	// Reason says why the candidate is where it is in the order.
 	Reason string
 }
@@ -104,8 +64,15 @@ type Result struct {
 	Candidates []Candidate
 	// NoRelay is true when DRIAD returned a type-0 record (RFC 8777 §4.2.3).
 	NoRelay bool
+	// Rcode is the rcode of the reply to the AMTRELAY query at
+	// ReverseName, at the end of any CNAME or DNAME chain (dns.RcodeSuccess,
+	// dns.RcodeNameError, ...), or -1 when no reply came or DRIAD did not
+	// run.
+	Rcode int
 	// Notes are the non-fatal problems met: lookups that failed, records
-	// skipped as malformed or of unknown type, duplicates dropped.
+	// skipped as malformed or of unknown type, duplicates dropped, and,
+	// in a result taken before every lookup ended (Dial), the lookups
+	// still pending.
 	Notes []Note
 }
 

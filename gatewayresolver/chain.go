@@ -3,6 +3,7 @@ package gatewayresolver
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -19,38 +20,59 @@ type answer struct {
 	Name string
 	// Chain lists the names visited after the first, in order.
 	Chain []string
+	// Rcode is the last reply's rcode, or -1 when no reply came.
+	Rcode int
+	// TTL is the smallest TTL of RRs and of the links followed.
+	TTL uint32
 }
 
 // lookup asks for qtype at name and follows any CNAME and DNAME records, in
 // the reply and by asking again for the chain's target, as RFC 8777 §3.4
 // requires ("any CNAMEs or DNAMEs found MUST be followed"). At most
-// Resolver.MaxChain links are followed (ErrChainTooLong), a chain that
+// 8 links are followed (ErrChainTooLong), a chain that
 // revisits a name fails with ErrCNAMELoop, and only records on the chain are
 // believed: others in the reply are ignored. NXDOMAIN and NODATA give an
-// answer without records.
+// answer without records. The answer's Rcode is set even with an error,
+// when a reply came.
 func (s *session) lookup(ctx context.Context, name string, qtype uint16) (answer, error) {
 	name = dns.Fqdn(name)
-	c := chain{max: s.r.maxChain(), seen: map[string]bool{canonical(name): true}}
+	c := chain{max: s.r.maxChainLen(), seen: map[string]bool{canonical(name): true}, ttl: math.MaxUint32}
 	cur := name
-	// Each round either ends or moves cur along a link, so MaxChain+1
+	rcode := -1
+	// Each round either ends or moves cur along a link, so maxChain+1
 	// queries bound it.
 	for range c.max + 1 {
 		msg, err := s.query(ctx, cur, qtype)
-		if err != nil {
-			return answer{}, err
+		if msg != nil {
+			rcode = msg.Rcode
 		}
+		if err != nil {
+			return answer{Rcode: rcode}, err
+		}
+		before := len(c.names)
 		last, rrs, err := c.follow(msg.Answer, cur, qtype)
 		if err != nil {
-			return answer{}, err
+			return answer{Rcode: rcode}, err
 		}
-		if len(rrs) > 0 || last == cur || msg.Rcode == dns.RcodeNameError {
-			return answer{RRs: rrs, Msg: msg, Name: last, Chain: c.names}, nil
+		for _, n := range c.names[before:] {
+			s.r.tracef("dns: followed %s → %s (RFC 8777 §3.4)", cur, n)
+			cur = n
+		}
+		if len(rrs) > 0 || len(c.names) == before || msg.Rcode == dns.RcodeNameError {
+			ttl := c.ttl
+			for _, rr := range rrs {
+				ttl = min(ttl, rr.Header().Ttl)
+			}
+			if ttl == math.MaxUint32 {
+				ttl = 0
+			}
+			return answer{RRs: rrs, Msg: msg, Name: last, Chain: c.names, Rcode: rcode, TTL: ttl}, nil
 		}
 		// The server gave the link but not its target's data (typical of
 		// authoritative servers): ask again for the target.
 		cur = last
 	}
-	return answer{}, fmt.Errorf("%w: more than %d links from %s", ErrChainTooLong, c.max, name)
+	return answer{Rcode: rcode}, fmt.Errorf("%w: more than %d links from %s", ErrChainTooLong, c.max, name)
 }
 
 // chain tracks the links followed from one query name.
@@ -58,6 +80,7 @@ type chain struct {
 	max   int
 	seen  map[string]bool
 	names []string
+	ttl   uint32 // the smallest TTL of the links followed
 }
 
 // follow walks rrs from name along CNAME and DNAME links and returns the
@@ -74,13 +97,14 @@ func (c *chain) follow(rrs []dns.RR, name string, qtype uint16) (string, []dns.R
 		if len(found) > 0 {
 			return cur, found, nil
 		}
-		next, ok, err := link(rrs, cur)
+		next, ttl, ok, err := link(rrs, cur)
 		if err != nil {
 			return "", nil, err
 		}
 		if !ok {
 			return cur, nil, nil
 		}
+		c.ttl = min(c.ttl, ttl)
 		if len(c.names) >= c.max {
 			return "", nil, fmt.Errorf("%w: more than %d links from %s", ErrChainTooLong, c.max, name)
 		}
@@ -94,11 +118,12 @@ func (c *chain) follow(rrs []dns.RR, name string, qtype uint16) (string, []dns.R
 	return cur, nil, nil
 }
 
-// link returns where a CNAME at name, or a DNAME above it, points.
-func link(rrs []dns.RR, name string) (string, bool, error) {
+// link returns where a CNAME at name, or a DNAME above it, points, and
+// the link's TTL.
+func link(rrs []dns.RR, name string) (string, uint32, bool, error) {
 	for _, rr := range rrs {
 		if cn, ok := rr.(*dns.CNAME); ok && sameName(cn.Hdr.Name, name) {
-			return dns.Fqdn(cn.Target), true, nil
+			return dns.Fqdn(cn.Target), cn.Hdr.Ttl, true, nil
 		}
 	}
 	for _, rr := range rrs {
@@ -118,11 +143,11 @@ func link(rrs []dns.RR, name string) (string, bool, error) {
 			next = prefix
 		}
 		if _, ok := dns.IsDomainName(next); !ok || len(next) > 254 {
-			return "", false, fmt.Errorf("gatewayresolver: DNAME %s → %s makes %s too long (RFC 6672 §2.2)", dn.Hdr.Name, dn.Target, name)
+			return "", 0, false, fmt.Errorf("gatewayresolver: DNAME %s → %s makes %s too long (RFC 6672 §2.2)", dn.Hdr.Name, dn.Target, name)
 		}
-		return next, true, nil
+		return next, dn.Hdr.Ttl, true, nil
 	}
-	return "", false, nil
+	return "", 0, false, nil
 }
 
 func sameName(a, b string) bool { return strings.EqualFold(dns.Fqdn(a), dns.Fqdn(b)) }

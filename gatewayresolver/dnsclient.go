@@ -2,10 +2,12 @@ package gatewayresolver
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -47,47 +49,73 @@ func (r *Resolver) newSession() (*session, error) {
 // query asks the servers one question and returns the first reply whose
 // rcode is NOERROR or NXDOMAIN. Each query waits for its turn under the rate
 // limit (RFC 8777 §3.2.2). A truncated UDP reply is retried over TCP. Round
-// n of timeouts waits Backoff(n) for each reply (RFC 8777 §3.5); servers
+// n of timeouts waits backoff(n) for each reply (RFC 8777 §3.5); servers
 // answering with other rcodes are skipped, and rounds continue only while
-// some server timed out.
+// some server timed out. When every server failed, the last error reply, if
+// any, is returned with the error.
 func (s *session) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
 	r := s.r
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
 	m.RecursionDesired = true
-	m.SetEdns0(DefaultEDNSSize, false)
+	m.SetEdns0(ednsSize, false)
+	q := questionString(name, qtype)
 
 	var errs []error
+	var lastReply *dns.Msg
 	for n := range r.attempts() {
 		timedOut := false
 		for _, server := range s.servers {
 			m.Id = dns.Id()
 			timeout := backoff(n, r.retryInitial(), r.retryMax(), int64n)
 			qctx, cancel := context.WithTimeout(ctx, timeout)
+			start := time.Now()
 			resp, err := s.exchange(qctx, m, server)
 			cancel()
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
+			took := time.Since(start).Round(time.Millisecond)
 			if err == nil {
+				r.tracef("dns: %s @%s: %s, %d answers%s, %v", q, server, dns.RcodeToString[resp.Rcode], len(resp.Answer), ttlText(resp), took)
 				switch resp.Rcode {
 				case dns.RcodeSuccess, dns.RcodeNameError:
 					return resp, nil
 				}
+				lastReply = resp
 				err = fmt.Errorf("%w: %s", ErrRcode, dns.RcodeToString[resp.Rcode])
+			} else {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+					timedOut = true
+					err = fmt.Errorf("no reply within %v", timeout)
+				}
+				r.tracef("dns: %s @%s: %v", q, server, err)
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
-				timedOut = true
-				err = fmt.Errorf("no reply within %v", timeout)
-			}
-			errs = appendErr(errs, fmt.Errorf("%s %s from %s: %w", strings.TrimSuffix(name, "."), dns.TypeToString[qtype], server, err))
+			errs = appendErr(errs, fmt.Errorf("%s from %s: %w", q, server, err))
 		}
 		if !timedOut {
 			break
 		}
 	}
-	return nil, errors.Join(errs...)
+	return lastReply, errors.Join(errs...)
+}
+
+// questionString names a question as "name TYPE".
+func questionString(name string, qtype uint16) string {
+	return dns.Fqdn(name) + " " + dns.TypeToString[qtype]
+}
+
+// ttlText gives the smallest answer TTL, for traces.
+func ttlText(m *dns.Msg) string {
+	if len(m.Answer) == 0 {
+		return ""
+	}
+	ttl := m.Answer[0].Header().Ttl
+	for _, rr := range m.Answer[1:] {
+		ttl = min(ttl, rr.Header().Ttl)
+	}
+	return fmt.Sprintf(", TTL %d", ttl)
 }
 
 // appendErr keeps at most a few distinct errors, so a long outage does not
@@ -108,18 +136,9 @@ func appendErr(errs []error, err error) []error {
 // exchange sends m to one server over UDP, then over TCP if the reply is
 // truncated, and checks that the reply answers m.
 func (s *session) exchange(ctx context.Context, m *dns.Msg, server string) (*dns.Msg, error) {
-	if err := s.r.limiter.Wait(ctx); err != nil {
-		return nil, err
-	}
-	if f, ok := ctx.Value(sentHook{}).(func()); ok {
-		f()
-	}
-	resp, _, err := amtrelayrr.Exchange(ctx, &dns.Client{Net: "udp", UDPSize: DefaultEDNSSize}, m, server)
+	resp, err := s.exchangeOver(ctx, "udp", m, server)
 	if err == nil && resp.Truncated {
-		if err := s.r.limiter.Wait(ctx); err != nil {
-			return nil, err
-		}
-		resp, _, err = amtrelayrr.Exchange(ctx, &dns.Client{Net: "tcp"}, m, server)
+		resp, err = s.exchangeOver(ctx, "tcp", m, server)
 	}
 	if err != nil {
 		return nil, err
@@ -128,6 +147,55 @@ func (s *session) exchange(ctx context.Context, m *dns.Msg, server string) (*dns
 		return nil, err
 	}
 	return resp, nil
+}
+
+// exchangeOver is amtrelayrr.Exchange with the write inside the rate
+// limit: the query counts when it leaves (RFC 8777 §3.2.2). Replies are
+// read with amtrelayrr.UnpackMsg, which decodes D=1 AMTRELAY records, and
+// UDP datagrams with another ID are skipped.
+func (s *session) exchangeOver(ctx context.Context, network string, m *dns.Msg, server string) (*dns.Msg, error) {
+	c := &dns.Client{Net: network, UDPSize: ednsSize}
+	conn, err := c.DialContext(ctx, server)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	conn.UDPSize = ednsSize
+	err = s.r.limiter.send(ctx, func() error {
+		if s.r.sendHook != nil {
+			s.r.sendHook()
+		}
+		if f, ok := ctx.Value(sentHook{}).(func()); ok {
+			f()
+		}
+		return conn.WriteMsg(m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	_, udp := conn.Conn.(net.PacketConn)
+	for {
+		raw, err := conn.ReadMsgHeader(nil)
+		if udp && (errors.Is(err, dns.ErrShortRead) || err == nil && (len(raw) < 2 || binary.BigEndian.Uint16(raw) != m.Id)) {
+			continue // not a reply to m: skip it before trying to unpack it
+		}
+		if err != nil {
+			return nil, err
+		}
+		resp, err := amtrelayrr.UnpackMsg(raw)
+		if err != nil {
+			return nil, err
+		}
+		if resp.Id != m.Id {
+			return nil, amtrelayrr.ErrIDMismatch
+		}
+		return resp, nil
+	}
 }
 
 // matches checks that resp is a response to q: same question, QR set.

@@ -4,214 +4,229 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"strings"
 	"sync"
 
 	"github.com/miekg/dns"
 )
 
-// ServiceName is the DNS-SD service AMT relays register (RFC 8777 §3.1.2).
-const ServiceName = "_amt._udp"
+// TierDNSSD is DNS-based Service Discovery of _amt._udp relays (RFC 6763,
+// RFC 8777 §3.1.2): the first tier, since it finds relays local to the
+// receiver. Unicast DNS only.
+const TierDNSSD Tier = 1
 
-// dnssdDomains returns the domains to browse: DNSSDDomains when set;
-// otherwise the search list and the domains its b._dns-sd._udp PTR records
-// recommend (RFC 6763 §11), at most DefaultMaxDNSSDDomains. This is unicast
-// DNS; "local." (mDNS) is not browsed.
-func (s *session) dnssdDomains(ctx context.Context) ([]string, []Note) {
-	var domains []string
-	add := func(d string) {
-		d = dns.Fqdn(strings.ToLower(d))
-		if d == "." || d == "local." || len(domains) >= DefaultMaxDNSSDDomains {
-			return
-		}
-		for _, x := range domains {
-			if x == d {
-				return
-			}
-		}
-		domains = append(domains, d)
-	}
-	if s.r.DNSSDDomains != nil {
-		for _, d := range s.r.DNSSDDomains {
-			add(d)
-		}
-		return domains, nil
-	}
-	search := s.search
-	if len(search) > DefaultMaxDNSSDDomains {
-		search = search[:DefaultMaxDNSSDDomains]
-	}
-	browse := make([][]string, len(search))
-	errs := make([]error, len(search))
-	var wg sync.WaitGroup
-	for i, d := range search {
-		wg.Go(func() {
-			ans, err := s.lookup(ctx, "b._dns-sd._udp."+dns.Fqdn(d), dns.TypePTR)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			for _, rr := range ans.RRs {
-				if ptr, ok := rr.(*dns.PTR); ok {
-					browse[i] = append(browse[i], ptr.Ptr)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	var notes []Note
-	for i, d := range search {
-		add(d)
-		for _, b := range browse[i] {
-			add(b)
-		}
-		if errs[i] != nil {
-			notes = append(notes, Note{TierDNSSD, fmt.Errorf("browsing-domain lookup: %w", errs[i])})
-		}
-	}
-	return domains, notes
+// serviceName is the DNS-SD service AMT relays register (RFC 8777 §3.1.2).
+const serviceName = "_amt._udp"
+
+func init() {
+	registerTier(TierDNSSD, tierSpec{name: "dns-sd", byDefault: true, dns: true, run: runDNSSD})
 }
 
-// instance is one DNS-SD service instance and what its SRV and TXT
-// records say.
-type instance struct {
-	name  string
-	srvs  []*dns.SRV
-	txt   []string
-	extra []dns.RR // the SRV reply's Additional section
-	err   error
-}
-
-// dnssd browses _amt._udp in each domain: PTR for the instances, then SRV
-// and TXT for each, then the targets' addresses, from the SRV reply's
-// Additional section when it has them and by AAAA and A queries otherwise
-// (RFC 6763 §4-§6, §12; RFC 8777 §3.2.2). A target of "." means no service
-// (RFC 2782) and a port of 0 is skipped.
-func (s *session) dnssd(ctx context.Context) ([]Candidate, []Note) {
-	domains, notes := s.dnssdDomains(ctx)
-	perDomain := make([][]*instance, len(domains))
+// runDNSSD browses _amt._udp in each domain as soon as it is known: the
+// configured DNSSDDomains, or the search list, then the domains RFC 6763
+// §11 Domain Enumeration names (b and lb PTR records under each search
+// domain and under the reverse name of each subnet of the host), at most
+// 8 in all.
+func runDNSSD(ctx context.Context, t *tierRun) {
 	var wg sync.WaitGroup
-	for i, d := range domains {
-		wg.Go(func() {
-			ans, err := s.lookup(ctx, ServiceName+"."+d, dns.TypePTR)
-			if err != nil {
-				perDomain[i] = []*instance{{name: ServiceName + "." + d, err: err}}
-				return
-			}
-			var insts []*instance
-			for _, rr := range ans.RRs {
-				ptr, ok := rr.(*dns.PTR)
-				if !ok {
-					continue
-				}
-				if len(insts) == DefaultMaxInstances {
-					break
-				}
-				insts = append(insts, &instance{name: dns.Fqdn(ptr.Ptr)})
-			}
-			var iwg sync.WaitGroup
-			for _, in := range insts {
-				iwg.Go(func() { s.describe(ctx, in) })
-			}
-			iwg.Wait()
-			perDomain[i] = insts
-		})
-	}
-	wg.Wait()
-
-	// Resolve every target without addresses at once.
-	type target struct {
-		addrs []netip.Addr
-		err   error
-	}
-	targets := map[string]*target{}
-	var order []string
-	for _, insts := range perDomain {
-		for _, in := range insts {
-			for _, srv := range in.srvs {
-				key := canonical(srv.Target)
-				if _, ok := targets[key]; ok {
-					continue
-				}
-				t := &target{addrs: additionalAddrs(in.extra, srv.Target)}
-				targets[key] = t
-				if len(t.addrs) == 0 {
-					order = append(order, srv.Target)
-				}
-			}
+	var domains domainSet
+	targets := &targetSet{m: map[string]*target{}}
+	browse := func(d string) {
+		if domains.add(d) {
+			wg.Go(func() { t.browse(ctx, dns.Fqdn(d), targets) })
 		}
 	}
-	for _, name := range order {
-		t := targets[canonical(name)]
-		wg.Go(func() { t.addrs, t.err = s.resolveName(ctx, name) })
-	}
-	wg.Wait()
-
-	var out []Candidate
-	for _, insts := range perDomain {
-		for _, in := range insts {
-			if in.err != nil {
-				notes = append(notes, Note{TierDNSSD, in.err})
-				continue
-			}
-			for _, srv := range in.srvs {
-				c := Candidate{
-					Tier: TierDNSSD, Priority: srv.Priority, Weight: srv.Weight,
-					Name: dns.Fqdn(srv.Target), Instance: in.name, TXT: in.txt,
-				}
-				t := targets[canonical(srv.Target)]
-				if len(t.addrs) == 0 {
-					c.Reason = "SRV target did not resolve: " + oneLine(t.err)
-					out = append(out, c)
-					continue
-				}
-				for _, a := range t.addrs {
-					c.Addr = netip.AddrPortFrom(a, srv.Port)
-					out = append(out, c)
-				}
-			}
+	if t.r.DNSSDDomains != nil {
+		for _, d := range t.r.DNSSDDomains {
+			browse(d)
 		}
-	}
-	return out, notes
-}
-
-// describe fetches an instance's SRV and TXT records at once.
-func (s *session) describe(ctx context.Context, in *instance) {
-	var wg sync.WaitGroup
-	var txtErr error
-	wg.Go(func() {
-		ans, err := s.lookup(ctx, in.name, dns.TypeTXT)
-		if err != nil {
-			txtErr = err
-			return
-		}
-		for _, rr := range ans.RRs {
-			if t, ok := rr.(*dns.TXT); ok {
-				in.txt = append(in.txt, t.Txt...)
-			}
-		}
-	})
-	ans, err := s.lookup(ctx, in.name, dns.TypeSRV)
-	wg.Wait()
-	_ = txtErr // TXT is informative; a relay is usable without it
-	if err != nil {
-		in.err = fmt.Errorf("SRV %s: %w", in.name, err)
+		wg.Wait()
 		return
 	}
+	search := t.s.search
+	if len(search) > maxDNSSDDomains {
+		search = search[:maxDNSSDDomains]
+	}
+	for _, d := range search {
+		browse(d)
+	}
+	bases := append([]string(nil), search...)
+	subnets, err := t.r.subnetDomains()
+	if err != nil {
+		t.note(fmt.Errorf("address-derived domain enumeration (RFC 6763 §11): %w", err))
+	}
+	bases = append(bases, subnets...)
+	for _, base := range bases {
+		wg.Go(func() { t.enumerate(ctx, base, browse) })
+	}
+	wg.Wait()
+}
+
+// browse finds the instances of _amt._udp in domain (PTR), then each
+// instance's SRV and TXT records at once, then the targets' addresses:
+// from the SRV reply's Additional section when it has them, by AAAA and A
+// queries otherwise (RFC 6763 §4-§6, §12; RFC 8777 §3.2.2). Each address
+// becomes a candidate as soon as it is known; the TXT strings follow when
+// they come and never hold a candidate back. A target of "." means no
+// service (RFC 2782) and a port of 0 is skipped.
+func (t *tierRun) browse(ctx context.Context, domain string, targets *targetSet) {
+	name := serviceName + "." + domain
+	ans, err := t.lookup(ctx, name, dns.TypePTR)
+	if err != nil {
+		t.note(fmt.Errorf("PTR %s: %w", name, err))
+		return
+	}
+	var wg sync.WaitGroup
+	n := 0
+	for _, rr := range ans.RRs {
+		ptr, ok := rr.(*dns.PTR)
+		if !ok {
+			continue
+		}
+		if n == maxInstances {
+			t.note(fmt.Errorf("PTR %s: more than %d instances, the rest skipped", name, maxInstances))
+			break
+		}
+		n++
+		instance := dns.Fqdn(ptr.Ptr)
+		wg.Go(func() { t.txt(ctx, instance) })
+		wg.Go(func() { t.srv(ctx, instance, min(ans.TTL, ptr.Hdr.Ttl), targets) })
+	}
+	wg.Wait()
+}
+
+// txt fetches an instance's TXT strings, which are informative: a relay is
+// usable without them.
+func (t *tierRun) txt(ctx context.Context, instance string) {
+	ans, err := t.lookup(ctx, instance, dns.TypeTXT)
+	if err != nil {
+		return
+	}
+	var txt []string
+	for _, rr := range ans.RRs {
+		if r, ok := rr.(*dns.TXT); ok {
+			txt = append(txt, r.Txt...)
+		}
+	}
+	if txt != nil {
+		t.f.setTXT(instance, txt)
+	}
+}
+
+// srv fetches an instance's SRV records and turns each target into
+// candidates.
+func (t *tierRun) srv(ctx context.Context, instance string, ttl uint32, targets *targetSet) {
+	ans, err := t.lookup(ctx, instance, dns.TypeSRV)
+	if err != nil {
+		t.note(fmt.Errorf("SRV %s: %w", instance, err))
+		return
+	}
+	var wg sync.WaitGroup
+	n := 0
 	for _, rr := range ans.RRs {
 		srv, ok := rr.(*dns.SRV)
 		if !ok || srv.Target == "." || srv.Port == 0 {
 			continue
 		}
-		if len(in.srvs) == DefaultMaxInstances {
+		if n == maxInstances {
 			break
 		}
-		in.srvs = append(in.srvs, srv)
+		n++
+		c := Candidate{
+			Priority: srv.Priority, Weight: srv.Weight, Name: dns.Fqdn(srv.Target),
+			Instance: instance, TTL: min(ttl, ans.TTL, srv.Hdr.Ttl),
+		}
+		if extra := additionalAddrs(ans.Msg.Extra, srv.Target); len(extra) > 0 {
+			for _, a := range extra {
+				c := c
+				c.Addr = netip.AddrPortFrom(a, srv.Port)
+				t.add(c)
+			}
+			continue
+		}
+		wg.Go(func() { targets.resolve(ctx, t, c, srv.Port) })
 	}
-	if len(in.srvs) == 0 {
-		in.err = fmt.Errorf("SRV %s: no usable target (RFC 2782: \".\" or port 0 means none)", in.name)
+	wg.Wait()
+	if n == 0 {
+		t.note(fmt.Errorf("SRV %s: no usable target (RFC 2782: \".\" or port 0 means none)", instance))
 	}
-	in.extra = ans.Msg.Extra
+}
+
+// targetSet resolves each SRV target once per lookup, however many SRV
+// records name it, and gives every user each address as it comes.
+type targetSet struct {
+	mu sync.Mutex
+	m  map[string]*target
+}
+
+type target struct {
+	batches []addrBatch
+	err     error
+	users   []targetUser
+	wait    chan struct{} // closed when done
+}
+
+type targetUser struct {
+	c    Candidate
+	port uint16
+}
+
+// resolve makes candidates for c (an SRV record's target at port) from
+// the target's addresses, and an unresolved candidate when there are none.
+// It returns when the target's resolution has ended.
+func (s *targetSet) resolve(ctx context.Context, t *tierRun, c Candidate, port uint16) {
+	key := canonical(c.Name)
+	u := targetUser{c, port}
+	s.mu.Lock()
+	tg, running := s.m[key]
+	if !running {
+		tg = &target{wait: make(chan struct{})}
+		s.m[key] = tg
+	}
+	past := tg.batches
+	tg.users = append(tg.users, u)
+	s.mu.Unlock()
+	for _, b := range past {
+		u.add(t, b)
+	}
+	if running {
+		<-tg.wait
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if len(tg.batches) == 0 {
+			u.unresolved(t, tg.err)
+		}
+		return
+	}
+	err := t.resolve(ctx, c.Name, func(b addrBatch) {
+		s.mu.Lock()
+		tg.batches = append(tg.batches, b)
+		users := append([]targetUser(nil), tg.users...)
+		s.mu.Unlock()
+		for _, u := range users {
+			u.add(t, b)
+		}
+	})
+	s.mu.Lock()
+	tg.err = err
+	s.mu.Unlock()
+	close(tg.wait)
+	if err != nil {
+		u.unresolved(t, err)
+	}
+}
+
+func (u targetUser) add(t *tierRun, b addrBatch) {
+	for _, a := range b.addrs {
+		c := u.c
+		c.Addr, c.TTL = netip.AddrPortFrom(a, u.port), min(c.TTL, b.ttl)
+		t.add(c)
+	}
+}
+
+func (u targetUser) unresolved(t *tierRun, err error) {
+	c := u.c
+	c.Reason = "SRV target did not resolve: " + oneLine(err)
+	t.add(c)
 }
 
 // additionalAddrs returns the addresses the Additional section gives for

@@ -34,7 +34,7 @@ func TestDNSSDBrowse(t *testing.T) {
 		srv := startServer(t, dnssdZone...)
 		srv.with(func() { srv.additional = additional })
 		r := testResolver(srv.Addr)
-		r.NoDNSSD, r.NoDRIAD = false, true
+		r.Tiers = []Tier{TierDNSSD}
 		r.DNSSDDomains = []string{"example.net"}
 		res, err := lookup(t, r, netip.Addr{})
 		if err != nil {
@@ -84,7 +84,7 @@ func TestDNSSDSearchList(t *testing.T) {
 	}
 	r := testResolver(srv.Addr)
 	r.ResolvConf = conf
-	r.NoDNSSD, r.NoDRIAD = false, true
+	r.Tiers = []Tier{TierDNSSD}
 	res, err := lookup(t, r, netip.Addr{})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestDNSSDUnresolvedTarget(t *testing.T) {
 		"a._amt._udp.example.net. 60 IN SRV 10 0 2268 gone.example.net.",
 	)
 	r := testResolver(srv.Addr)
-	r.NoDNSSD, r.NoDRIAD = false, true
+	r.Tiers = []Tier{TierDNSSD}
 	r.DNSSDDomains = []string{"example.net."}
 	res, err := lookup(t, r, netip.Addr{})
 	if err == nil || len(res.Candidates) != 1 || res.Candidates[0].Usable || !strings.Contains(res.Candidates[0].Reason, "SRV target did not resolve") {
@@ -138,5 +138,48 @@ func TestSRVWeight(t *testing.T) {
 	}
 	if n := first["203.0.113.3"]; n > 10 {
 		t.Errorf("weight 0 first %d times in %d", n, runs)
+	}
+}
+
+// TestAddressDerivedDomains (issue #10): DNS-SD runs RFC 6763 §11
+// address-derived Domain Enumeration: b and lb PTR queries under the
+// reverse name of each subnet of the host (not link-local, not
+// loopback), then browses the domains learned. The interface list is
+// injected. The old code ran no such query.
+func TestAddressDerivedDomains(t *testing.T) {
+	srv := startServer(t, append(dnssdZone,
+		"lb._dns-sd._udp.0.2.0.192.in-addr.arpa. 60 IN PTR example.net.",
+		"b._dns-sd._udp.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa. 60 IN PTR other.example.",
+	)...)
+	r := testResolver(srv.Addr)
+	r.Tiers = []Tier{TierDNSSD}
+	r.InterfaceAddrs = func() ([]netip.Prefix, error) {
+		return []netip.Prefix{
+			netip.MustParsePrefix("192.0.2.2/24"), netip.MustParsePrefix("fd00::2/64"),
+			netip.MustParsePrefix("fe80::1/64"), netip.MustParsePrefix("169.254.1.1/16"),
+			netip.MustParsePrefix("127.0.0.1/8"), netip.MustParsePrefix("::1/128"),
+		}, nil
+	}
+	res, err := lookup(t, r, netip.Addr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Candidates) != 4 {
+		t.Errorf("candidates %v, notes %v", addrsOfCands(res.Candidates), res.Notes)
+	}
+	q := srv.queries()
+	for _, want := range []string{
+		"udp lb._dns-sd._udp.0.2.0.192.in-addr.arpa. PTR", "udp b._dns-sd._udp.0.2.0.192.in-addr.arpa. PTR",
+		"udp lb._dns-sd._udp.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa. PTR",
+		"udp _amt._udp.example.net. PTR", "udp _amt._udp.other.example. PTR",
+	} {
+		if !slices.Contains(q, want) {
+			t.Errorf("no query %q", want)
+		}
+	}
+	for _, s := range q {
+		if strings.Contains(s, "254.169.in-addr") || strings.Contains(s, "127.in-addr") || strings.Contains(s, ".8.e.f.ip6.arpa") || strings.HasSuffix(s, "0.0.0.0.ip6.arpa. PTR") && !strings.Contains(s, "d.f.ip6") {
+			t.Errorf("queried %q for a link-local or loopback subnet", s)
+		}
 	}
 }

@@ -257,19 +257,21 @@ func v4OnlySources(dst netip.Addr) (Source, error) {
 var errNoRoute = &net.AddrError{Err: "network is unreachable"}
 
 // testResolver is a Resolver that talks only to the given servers, never
-// reads the host's resolv.conf, never uses anycast, and uses testSources
-// and a seeded tie-break. Its DNS timeouts (2 s, then up to 10 s) leave a
-// slow machine time to answer; tests of timeouts set their own.
+// reads the host's resolv.conf, uses DRIAD only (tests add tiers), and
+// uses testSources, no host interfaces, loopback-only sockets and a seeded
+// tie-break. Its DNS timeouts (2 s, then up to 10 s) leave a slow machine
+// time to answer; tests of timeouts set their own.
 func testResolver(servers ...string) *Resolver {
 	return &Resolver{
-		Servers:      servers,
-		ResolvConf:   "/nonexistent/resolv.conf",
-		NoAnycast:    true,
-		NoDNSSD:      true,
-		SourceFor:    testSources,
-		Rand:         rand.New(rand.NewPCG(1, 2)),
-		RetryInitial: 2 * time.Second,
-		RetryMax:     10 * time.Second,
+		Servers:        servers,
+		ResolvConf:     "/nonexistent/resolv.conf",
+		Tiers:          []Tier{TierDRIAD},
+		InterfaceAddrs: func() ([]netip.Prefix, error) { return nil, nil },
+		SourceFor:      testSources,
+		DialUDP:        (&socketTracker{}).DialUDP,
+		Rand:           rand.New(rand.NewPCG(1, 2)),
+		RetryInitial:   2 * time.Second,
+		RetryMax:       10 * time.Second,
 	}
 }
 

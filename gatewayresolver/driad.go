@@ -1,10 +1,12 @@
 package gatewayresolver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -13,27 +15,45 @@ import (
 	"github.com/amtrelay/amtrelay/amtrelayrr"
 )
 
-// MaxRelayNames bounds the type-3 names resolved for one source.
-const MaxRelayNames = 8
+// TierDRIAD is the AMTRELAY records (RFC 8777 §4) of the source's reverse
+// name (§2.2), the last tier of §3.1.2, ordered by precedence.
+const TierDRIAD Tier = 3
 
-// driad looks up the AMTRELAY records of the source's reverse name,
-// following CNAME and DNAME chains (RFC 8777 §3.4), and decodes each with
-// the shared codec, since miekg/dns cannot unpack records with the D-bit
-// set. Records of unknown type (RFC 8777 §4.2.3) or with bad RDATA are
-// skipped with a note. noRelay reports a type-0 record.
-func (s *session) driad(ctx context.Context, reverse string) (relays []amtrelayrr.Relay, noRelay bool, notes []Note, err error) {
-	ans, err := s.lookup(ctx, reverse, dns.TypeAMTRELAY)
+func init() {
+	registerTier(TierDRIAD, tierSpec{name: "driad", byDefault: true, needsSource: true, dns: true, run: runDRIAD})
+}
+
+// runDRIAD looks up the AMTRELAY records of the source's reverse name,
+// following CNAME and DNAME chains (RFC 8777 §3.4), decodes each with the
+// shared codec (miekg/dns cannot unpack records with the D-bit set), hands
+// over the type-1 and type-2 relays at once and resolves the type-3 names
+// at once, each address joining as it arrives. Records of unknown type
+// (§4.2.3) or with bad RDATA are skipped with a note. A type-0 record
+// means no relay for this source.
+func runDRIAD(ctx context.Context, t *tierRun) {
+	ans, err := t.lookup(ctx, t.reverse, dns.TypeAMTRELAY)
+	t.f.setRcode(ans.Rcode)
 	if err != nil {
-		return nil, false, nil, fmt.Errorf("AMTRELAY %s: %w", reverse, err)
+		t.note(fmt.Errorf("AMTRELAY %s: %w", t.reverse, err))
+		return
 	}
+	if len(ans.Chain) > 0 {
+		t.note(fmt.Errorf("followed %s → %s (RFC 8777 §3.4)", strings.TrimSuffix(t.reverse, "."), strings.Join(trimDots(ans.Chain), " → ")))
+	}
+	type record struct {
+		amtrelayrr.Relay
+		ttl uint32
+	}
+	var relays []record
+	noRelay := false
 	for _, rr := range ans.RRs {
 		relay, err := amtrelayrr.FromRR(rr)
 		switch {
 		case errors.Is(err, amtrelayrr.ErrUnknownType):
-			notes = append(notes, Note{TierDRIAD, fmt.Errorf("skipped AMTRELAY record of unknown relay type %d (RFC 8777 §4.2.3)", relay.Type)})
+			t.note(fmt.Errorf("skipped AMTRELAY record of unknown relay type %d (RFC 8777 §4.2.3)", relay.Type))
 			continue
 		case err != nil:
-			notes = append(notes, Note{TierDRIAD, fmt.Errorf("skipped malformed AMTRELAY record at %s: %w", rr.Header().Name, err)})
+			t.note(fmt.Errorf("skipped malformed AMTRELAY record at %s: %w", rr.Header().Name, err))
 			continue
 		}
 		switch relay.Type {
@@ -41,65 +61,63 @@ func (s *session) driad(ctx context.Context, reverse string) (relays []amtrelayr
 			noRelay = true
 		case amtrelayrr.TypeIPv4, amtrelayrr.TypeIPv6:
 			if !usableRelayAddr(relay.Addr) {
-				notes = append(notes, Note{TierDRIAD, fmt.Errorf("skipped AMTRELAY record %q: %v cannot be a relay", relay, relay.Addr)})
+				t.note(fmt.Errorf("skipped AMTRELAY record %q: %v cannot be a relay", relay, relay.Addr))
+				continue
+			}
+		case amtrelayrr.TypeName:
+			if relay.Name == "." {
+				t.note(fmt.Errorf("skipped AMTRELAY record %q: the root is not a relay name", relay))
 				continue
 			}
 		}
-		relays = append(relays, relay)
+		relays = append(relays, record{relay, min(rr.Header().Ttl, ans.TTL)})
 	}
-	if len(ans.Chain) > 0 {
-		notes = append(notes, Note{TierDRIAD, fmt.Errorf("followed %s → %s (RFC 8777 §3.4)", strings.TrimSuffix(reverse, "."), strings.Join(trimDots(ans.Chain), " → "))})
+	if noRelay {
+		t.f.setNoRelay()
+		return
 	}
-	return relays, noRelay, notes, nil
-}
 
-// driadCandidates turns AMTRELAY records into candidates, resolving type-3
-// names to AAAA and A at once; the precedence and D-bit carry over to every
-// address of a name (RFC 8777 §4.2.4). A name that does not resolve stays
-// as an unusable candidate without an address.
-func (s *session) driadCandidates(ctx context.Context, relays []amtrelayrr.Relay) ([]Candidate, []Note) {
-	port := s.r.port()
-	var out []Candidate
-	var notes []Note
-	type named struct {
-		relay amtrelayrr.Relay
-		addrs []netip.Addr
-		err   error
-	}
-	var names []*named
+	port := t.r.port()
+	var names []record
 	for _, relay := range relays {
 		switch relay.Type {
 		case amtrelayrr.TypeIPv4, amtrelayrr.TypeIPv6:
-			out = append(out, Candidate{
-				Addr: netip.AddrPortFrom(relay.Addr, port), Tier: TierDRIAD,
-				Precedence: relay.Precedence, DiscoveryOptional: relay.DiscoveryOptional,
+			t.add(Candidate{
+				Addr:       netip.AddrPortFrom(relay.Addr, port),
+				Precedence: relay.Precedence, DiscoveryOptional: relay.DiscoveryOptional, TTL: relay.ttl,
 			})
 		case amtrelayrr.TypeName:
-			if len(names) == MaxRelayNames {
-				notes = append(notes, Note{TierDRIAD, fmt.Errorf("skipped relay name %s: more than %d names", relay.Name, MaxRelayNames)})
-				continue
-			}
-			names = append(names, &named{relay: relay})
+			names = append(names, relay)
 		}
+	}
+	// The cap keeps the names a gateway would try first.
+	slices.SortStableFunc(names, func(a, b record) int { return cmp.Compare(a.Precedence, b.Precedence) })
+	if len(names) > maxRelayNames {
+		for _, n := range names[maxRelayNames:] {
+			t.note(fmt.Errorf("skipped relay name %s (precedence %d): more than %d names", n.Name, n.Precedence, maxRelayNames))
+		}
+		names = names[:maxRelayNames]
 	}
 	var wg sync.WaitGroup
 	for _, n := range names {
-		wg.Go(func() { n.addrs, n.err = s.resolveName(ctx, n.relay.Name) })
+		wg.Go(func() {
+			// RFC 8777 §4.2.4: precedence and D-bit carry over to every
+			// A and AAAA record of the name.
+			c := Candidate{Precedence: n.Precedence, DiscoveryOptional: n.DiscoveryOptional, Name: n.Name, TTL: n.ttl}
+			err := t.resolve(ctx, n.Name, func(b addrBatch) {
+				for _, a := range b.addrs {
+					c := c
+					c.Addr, c.TTL = netip.AddrPortFrom(a, port), min(c.TTL, b.ttl)
+					t.add(c)
+				}
+			})
+			if err != nil {
+				c.Reason = "relay name did not resolve: " + oneLine(err)
+				t.add(c)
+			}
+		})
 	}
 	wg.Wait()
-	for _, n := range names {
-		c := Candidate{Tier: TierDRIAD, Precedence: n.relay.Precedence, DiscoveryOptional: n.relay.DiscoveryOptional, Name: n.relay.Name}
-		if len(n.addrs) == 0 {
-			c.Reason = "relay name did not resolve: " + oneLine(n.err)
-			out = append(out, c)
-			continue
-		}
-		for _, a := range n.addrs {
-			c.Addr = netip.AddrPortFrom(a, port)
-			out = append(out, c)
-		}
-	}
-	return out, notes
 }
 
 func trimDots(names []string) []string {

@@ -3,6 +3,7 @@ package gatewayresolver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -112,7 +113,7 @@ func TestLookupTypeZero(t *testing.T) {
 		"12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 10 0 1 203.0.113.15",
 	)
 	r := testResolver(srv.Addr)
-	r.NoAnycast = false // even with other tiers, type 0 means no relay
+	r.Tiers = []Tier{TierAnycast, TierDRIAD} // even with other tiers, type 0 means no relay
 	res, err := lookup(t, r, rfcSource)
 	if !errors.Is(err, ErrNoRelay) {
 		t.Fatalf("err = %v, want ErrNoRelay", err)
@@ -307,13 +308,13 @@ func TestLookupChainTooLong(t *testing.T) {
 		if !errors.Is(err, ErrNoCandidates) || !strings.Contains(err.Error(), ErrChainTooLong.Error()) {
 			t.Errorf("chase=%v: err = %v", chase, err)
 		}
-		if n := len(srv.queries()); n > DefaultMaxChain+1 {
+		if n := len(srv.queries()); n > defaultMaxChain+1 {
 			t.Errorf("chase=%v: %d queries for one chain", chase, n)
 		}
 		r = testResolver(srv.Addr)
-		r.MaxChain = 12
+		r.maxChain = 12
 		if res, err := lookup(t, r, rfcSource); err != nil || len(res.Candidates) != 1 {
-			t.Errorf("chase=%v, MaxChain 12: %v, %v", chase, err, res.Notes)
+			t.Errorf("chase=%v, maxChain 12: %v, %v", chase, err, res.Notes)
 		}
 	}
 }
@@ -393,7 +394,7 @@ func TestLookupRetriesTimeouts(t *testing.T) {
 	// The first timeout is short; later rounds wait up to 100 ms·2^n, and
 	// there are enough of them that a slow reply to the retry still
 	// counts.
-	r.RetryInitial, r.QueryAttempts = 100*time.Millisecond, 6
+	r.RetryInitial, r.queryAttempts = 100*time.Millisecond, 6
 	start := time.Now()
 	res, err := lookup(t, r, rfcSource)
 	if err != nil || len(res.Candidates) != 1 {
@@ -424,7 +425,7 @@ func TestLookupRetriesTimeouts(t *testing.T) {
 	dead := startServer(t)
 	dead.with(func() { dead.drop[qkey("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)] = 100 })
 	r = testResolver(dead.Addr)
-	r.RetryInitial, r.RetryMax, r.QueryAttempts = 40*time.Millisecond, 80*time.Millisecond, 3
+	r.RetryInitial, r.RetryMax, r.queryAttempts = 40*time.Millisecond, 80*time.Millisecond, 3
 	_, err = lookup(t, r, rfcSource)
 	if !errors.Is(err, ErrNoCandidates) {
 		t.Errorf("err = %v", err)
@@ -457,7 +458,7 @@ func TestLookupSeed(t *testing.T) {
 		"12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 10 0 1 203.0.113.15",
 	)
 	r := testResolver(srv.Addr)
-	r.SeedLookup = true
+	r.Tiers = []Tier{TierDRIAD, TierSeed}
 	res, err := lookup(t, r, rfcSource)
 	if err != nil {
 		t.Fatal(err)
@@ -467,5 +468,75 @@ func TestLookupSeed(t *testing.T) {
 	}
 	if res.Candidates[1].Tier != TierSeed || res.Candidates[1].Name != "amt.12.100.51.198.in-addr.arpa." {
 		t.Errorf("seed candidate = %+v", res.Candidates[1])
+	}
+}
+
+// TestRelayNameCapAfterSort (issue #10): of more than 8 type-3 names, the
+// 8 of lowest precedence are resolved, whatever their place in the answer.
+// The old cap kept the first 8 in answer order and dropped the
+// precedence-0 name here.
+func TestRelayNameCapAfterSort(t *testing.T) {
+	owner := "12.100.51.198.in-addr.arpa. 60 IN AMTRELAY "
+	var lines []string
+	for i := range 9 {
+		lines = append(lines, fmt.Sprintf("%s%d 0 3 r%d.example.", owner, 20+i, i))
+	}
+	lines = append(lines, owner+"0 0 3 first.example.", "first.example. 60 IN A 203.0.113.1")
+	srv := startServer(t, lines...)
+	res, _ := lookup(t, testResolver(srv.Addr), rfcSource)
+	got := addrsOfCands(res.Candidates)
+	if len(got) != 8 || got[0] != "203.0.113.1" || slices.Contains(got, "r7.example?") || slices.Contains(got, "r8.example?") {
+		t.Errorf("candidates %v: want the precedence-0 name first and r7, r8 (precedence 27, 28) dropped; notes %v", got, res.Notes)
+	}
+}
+
+// TestRootRelayNameSkipped (issue #10): a type-3 relay name of "." names
+// no relay: skipped with a note, never queried.
+func TestRootRelayNameSkipped(t *testing.T) {
+	srv := startServer(t, "12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 10 0 3 .", "12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 20 0 1 203.0.113.1")
+	res, err := lookup(t, testResolver(srv.Addr), rfcSource)
+	if err != nil || len(res.Candidates) != 1 {
+		t.Fatalf("%v, %v", err, addrsOfCands(res.Candidates))
+	}
+	for _, q := range srv.queries() {
+		if strings.HasPrefix(q, "udp . ") {
+			t.Errorf("queried %q", q)
+		}
+	}
+	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0].Err.Error(), "the root is not a relay name") {
+		t.Errorf("notes %v", res.Notes)
+	}
+}
+
+// TestLookupRcode: Result.Rcode is the AMTRELAY reply's rcode, after the
+// chain, or -1 without a reply.
+func TestLookupRcode(t *testing.T) {
+	srv := startServer(t, "12.100.51.198.in-addr.arpa. 60 IN CNAME gone.example.")
+	res, _ := lookup(t, testResolver(srv.Addr), rfcSource)
+	if res.Rcode != dns.RcodeNameError {
+		t.Errorf("NXDOMAIN at the end of a CNAME: Rcode %d", res.Rcode)
+	}
+	srv.with(func() { srv.rcode[qkey("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)] = dns.RcodeServerFailure })
+	if res, _ = lookup(t, testResolver(srv.Addr), rfcSource); res.Rcode != dns.RcodeServerFailure {
+		t.Errorf("SERVFAIL: Rcode %d", res.Rcode)
+	}
+	srv.with(func() { srv.drop[qkey("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)] = 100 })
+	r := testResolver(srv.Addr)
+	r.RetryInitial, r.RetryMax, r.queryAttempts = 50*time.Millisecond, 50*time.Millisecond, 1
+	if res, _ = lookup(t, r, rfcSource); res.Rcode != -1 {
+		t.Errorf("no reply: Rcode %d", res.Rcode)
+	}
+}
+
+// TestDialTypeZero: a type-0 record ends a Dial with ErrNoRelay, and no
+// relay is tried.
+func TestDialTypeZero(t *testing.T) {
+	srv := startServer(t, "12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 10 0 1 127.0.0.1", "12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 0 0 0 .")
+	r := testResolver(srv.Addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	race, err := r.Dial(ctx, rfcSource)
+	if !errors.Is(err, ErrNoRelay) || len(race.Attempts) != 0 || !race.Lookup.NoRelay || len(race.Candidates) != 0 {
+		t.Errorf("%v, %+v", err, race)
 	}
 }

@@ -17,7 +17,7 @@ var (
 	ErrAllFailed = errors.New("gatewayresolver: no relay answered")
 
 	// ErrChainTooLong means a CNAME/DNAME chain had more links than
-	// Resolver.MaxChain allows (RFC 8777 §3.4).
+	// the limit of 8 allows (RFC 8777 §3.4).
 	ErrChainTooLong = errors.New("gatewayresolver: CNAME/DNAME chain too long")
 
 	// ErrCNAMELoop means a CNAME/DNAME chain came back to a name it had

@@ -33,11 +33,11 @@ func dualStack(dst netip.Addr) (gatewayresolver.Source, error) {
 	return gatewayresolver.Source{Addr: netip.MustParseAddr("2001:db8:1::10"), PrefixLen: 64}, nil
 }
 
-// serveExampleZone serves the RFC 8777 §4.3.2 records on loopback and
-// returns the server's address.
-func serveExampleZone() (addr string, stop func()) {
+// serveZone answers AMTRELAY queries for 198.51.100.12 with relays
+// (presentation form) on loopback, and A queries for
+// amtrelays.example.com with 203.0.113.16. It returns the server's address.
+func serveZone(relays ...string) (addr string, stop func()) {
 	const owner = "12.100.51.198.in-addr.arpa."
-	relays := []string{"10 0 1 203.0.113.15", "10 0 2 2001:db8::15", "128 1 3 amtrelays.example.com."}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
@@ -66,16 +66,16 @@ func serveExampleZone() (addr string, stop func()) {
 }
 
 // Lookup lists the relays for a source in RFC 8777 §3.1.2 order. This
-// example asks a DNS server it starts on loopback, and injects the source
-// addresses so that the order does not depend on this host.
+// example asks a DNS server it starts on loopback for the RFC 8777 §4.3.2
+// records, and injects the source addresses so that the order does not
+// depend on this host.
 func ExampleResolver_Lookup() {
-	addr, stop := serveExampleZone()
+	addr, stop := serveZone("10 0 1 203.0.113.15", "10 0 2 2001:db8::15", "128 1 3 amtrelays.example.com.")
 	defer stop()
 
 	r := &gatewayresolver.Resolver{
 		Servers:   []string{addr},
-		NoDNSSD:   true,
-		NoAnycast: true,
+		Tiers:     []gatewayresolver.Tier{gatewayresolver.TierDRIAD},
 		SourceFor: dualStack,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -94,6 +94,39 @@ func ExampleResolver_Lookup() {
 	// 203.0.113.16    precedence=128 D=true
 }
 
+// Dial looks up the relays for a source and connects to the best one that
+// answers, without waiting for slow DNS answers. A zero Resolver reads
+// /etc/resolv.conf and uses every tier; this example asks a DNS server it
+// starts on loopback, whose AMTRELAY record names an AMT relay it also
+// starts there.
+func ExampleResolver_Dial() {
+	relay, err := amttest.Start("127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer relay.Close()
+	addr, stop := serveZone("10 0 1 127.0.0.1")
+	defer stop()
+
+	r := &gatewayresolver.Resolver{
+		Servers: []string{addr},
+		Tiers:   []gatewayresolver.Tier{gatewayresolver.TierDRIAD},
+		Port:    relay.Addr().Port(),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	race, err := r.Dial(ctx, netip.MustParseAddr("198.51.100.12"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer race.Close() // or keep race.Winners[0].Conn for the tunnel
+	w := race.Winners[0]
+	fmt.Println(w.Relay.Addr(), w.Candidate.Tier, "precedence", w.Candidate.Precedence, race.Attempts[0].Outcome, "L flag:", w.Query.Limit)
+	// Output:
+	// 127.0.0.1 driad precedence 10 connected L flag: false
+}
+
 // Connect races candidates with Happy Eyeballs. This example starts an AMT
 // relay on loopback.
 func ExampleResolver_Connect() {
@@ -103,7 +136,7 @@ func ExampleResolver_Connect() {
 	}
 	defer relay.Close()
 
-	r := &gatewayresolver.Resolver{Confirm: true}
+	var r gatewayresolver.Resolver
 	cands := []gatewayresolver.Candidate{{Addr: relay.Addr(), Tier: gatewayresolver.TierDRIAD, Usable: true}}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -117,26 +150,4 @@ func ExampleResolver_Connect() {
 	fmt.Println(w.Relay.Addr(), race.Attempts[0].Outcome, "L flag:", w.Query.Limit)
 	// Output:
 	// 127.0.0.1 connected L flag: false
-}
-
-// Dial is Lookup followed by Connect. Without Servers it reads
-// /etc/resolv.conf; this example does not run.
-func ExampleResolver_Dial() {
-	var r gatewayresolver.Resolver // the zero value works
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	race, err := r.Dial(ctx, netip.MustParseAddr("198.51.100.12"))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer race.Close()
-	fmt.Println("relay:", race.Winners[0].Relay)
-}
-
-func ExampleSortDestinations() {
-	dsts := []netip.Addr{netip.MustParseAddr("203.0.113.15"), netip.MustParseAddr("2001:db8::15")}
-	fmt.Println(gatewayresolver.SortDestinations(dsts, dualStack))
-	// Output:
-	// [2001:db8::15 203.0.113.15]
 }

@@ -36,12 +36,12 @@ func FuzzReply(f *testing.F) {
 			return
 		}
 		for _, qtype := range []uint16{dns.TypeAMTRELAY, dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypePTR} {
-			c := chain{max: DefaultMaxChain, seen: map[string]bool{canonical(q): true}}
+			c := chain{max: defaultMaxChain, seen: map[string]bool{canonical(q): true}}
 			last, rrs, err := c.follow(m.Answer, q, qtype)
 			if err != nil {
 				continue
 			}
-			if len(c.names) > DefaultMaxChain {
+			if len(c.names) > defaultMaxChain {
 				t.Fatalf("chain of %d links", len(c.names))
 			}
 			for _, rr := range rrs {
@@ -64,7 +64,7 @@ func FuzzReply(f *testing.F) {
 // root made the owner-suffix replacement index past the name's labels.
 // Reply: "0000\x00\x01\x00\x02\x00\x00\x00\x00\x000000\x00\x00'000000\x00\v\x010\a0000000\x00\x0000000000\x00\x0200"
 func TestDNAMEAtRoot(t *testing.T) {
-	c := chain{max: DefaultMaxChain, seen: map[string]bool{}}
+	c := chain{max: defaultMaxChain, seen: map[string]bool{}}
 	rrs := []dns.RR{mustRR(t, ". 60 IN DNAME x.example."), mustRR(t, "a.b.x.example. 60 IN AMTRELAY 1 0 1 203.0.113.1")}
 	last, got, err := c.follow(rrs, "a.b.", dns.TypeAMTRELAY)
 	if err != nil || last != "a.b.x.example." || len(got) != 1 {

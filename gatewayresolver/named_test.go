@@ -118,7 +118,7 @@ func TestBINDInterop(t *testing.T) {
 			// It only fits over TCP.
 			m := new(dns.Msg)
 			m.SetQuestion("99.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)
-			m.SetEdns0(DefaultEDNSSize, false)
+			m.SetEdns0(ednsSize, false)
 			if udp, _, err := amtrelayrr.Exchange(context.Background(), &dns.Client{Net: "udp"}, m, addr); err != nil || !udp.Truncated {
 				t.Errorf("the UDP answer is not truncated: %v", err)
 			}

@@ -16,103 +16,115 @@ import (
 // errNoAddresses means a name has neither AAAA nor A records.
 var errNoAddresses = errors.New("no AAAA or A records")
 
-// resolveName resolves a relay name (AMTRELAY type 3, SRV target, seed
-// name) to addresses, RFC 8305 §3 style: the AAAA query goes out first and
-// the A query right after it, both at once. When one of them returns
-// addresses, the other gets ResolutionDelay more to answer (counted from
-// when it left, should the rate limit have held it back); an answer that
-// fails or is empty ends no wait. At most DefaultMaxAddrs
-// addresses per family are kept. The error is set only when there are no
-// addresses.
-func (s *session) resolveName(ctx context.Context, name string) ([]netip.Addr, error) {
+// addrBatch is addresses of one family, as one answer gave them.
+type addrBatch struct {
+	addrs []netip.Addr
+	ttl   uint32
+}
+
+// resolve resolves a relay name (AMTRELAY type 3, SRV target, seed name) to
+// addresses, RFC 8305 §3 style, and hands each batch to found as soon as
+// it may be used: the AAAA query goes out first and the A query right
+// after it. AAAA addresses are passed on when they arrive. A addresses
+// that arrive first are held back until the AAAA answer comes or for the
+// Resolution Delay (50 ms), whichever is first; A addresses that arrive
+// later are passed on at once. Every answer counts, however late (RFC 8305
+// §3: late answers join the list; RFC 8777 §4.2.4: all A and AAAA
+// records). At most 16 addresses per family are kept. resolve returns when
+// both queries have ended, with an error only when there was no address.
+func (t *tierRun) resolve(ctx context.Context, name string, found func(addrBatch)) error {
 	type reply struct {
 		qtype uint16
-		addrs []netip.Addr
-		err   error
+		addrBatch
+		err error
 	}
-	parent := ctx
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	replies := make(chan reply, 2)
-	// sent[qtype] closes when that query has passed the rate limit (or
-	// ended). The A query waits for the AAAA one to leave, so a rate limit
-	// cannot reorder them, and the Resolution Delay counts from when the
-	// lagging query left, so local pacing does not eat into it.
-	sent := map[uint16]chan struct{}{dns.TypeAAAA: make(chan struct{}), dns.TypeA: make(chan struct{})}
-	start := func(qtype uint16) {
-		var once sync.Once
-		markSent := func() { once.Do(func() { close(sent[qtype]) }) }
+	// The A query waits for the AAAA one to leave, so that a rate limit
+	// cannot reorder them.
+	aaaaSent := make(chan struct{})
+	start := func(qtype uint16, sent func()) {
 		go func() {
-			defer markSent()
-			addrs, err := s.lookupAddrs(context.WithValue(ctx, sentHook{}, markSent), name, qtype)
-			replies <- reply{qtype, addrs, err}
+			b, err := t.lookupAddrs(ctx, name, qtype, sent)
+			replies <- reply{qtype, b, err}
 		}()
 	}
-	start(dns.TypeAAAA)
-	<-sent[dns.TypeAAAA]
-	start(dns.TypeA)
+	var once sync.Once
+	start(dns.TypeAAAA, func() { once.Do(func() { close(aaaaSent) }) })
+	<-aaaaSent
+	start(dns.TypeA, nil)
 
-	var v6, v4 []netip.Addr
 	var errs []error
-	var otherSent <-chan struct{}
+	n := 0
+	pass := func(b addrBatch) {
+		if len(b.addrs) > 0 {
+			n += len(b.addrs)
+			found(b)
+		}
+	}
+	var heldA *addrBatch
 	var delay <-chan time.Time
-	pending := 2
-wait:
-	for pending > 0 {
+	aaaaDone := false
+	for pending := 2; pending > 0; {
 		select {
 		case rep := <-replies:
 			pending--
 			if rep.err != nil {
 				errs = append(errs, rep.err)
 			}
-			other := uint16(dns.TypeA)
-			if rep.qtype == dns.TypeAAAA {
-				v6 = rep.addrs
-			} else {
-				v4, other = rep.addrs, dns.TypeAAAA
+			switch {
+			case rep.qtype == dns.TypeAAAA:
+				aaaaDone = true
+				pass(rep.addrBatch)
+				if heldA != nil {
+					pass(*heldA)
+					heldA = nil
+				}
+			case aaaaDone || len(rep.addrs) == 0:
+				pass(rep.addrBatch)
+			default:
+				// RFC 8305 §3: a positive A answer first waits a little
+				// for the AAAA one.
+				heldA = &rep.addrBatch
+				timer := time.NewTimer(t.r.resolutionDelayTime())
+				defer timer.Stop()
+				delay = timer.C
 			}
-			if len(rep.addrs) > 0 && delay == nil && otherSent == nil && pending > 0 {
-				otherSent = sent[other]
-			}
-		case <-otherSent:
-			otherSent = nil
-			t := time.NewTimer(s.r.resolutionDelay())
-			defer t.Stop()
-			delay = t.C
 		case <-delay:
-			break wait
-		case <-ctx.Done():
-			break wait
+			delay = nil
+			if heldA != nil {
+				pass(*heldA)
+				heldA = nil
+			}
 		}
 	}
-	cancel()
-	for range pending {
-		<-replies // the late query ends on cancel; don't leave it running
-	}
-	addrs := append(v6, v4...)
-	if len(addrs) > 0 {
-		return addrs, nil
+	if n > 0 {
+		return nil
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return errors.Join(errs...)
 	}
-	if err := parent.Err(); err != nil {
-		return nil, err
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	return nil, fmt.Errorf("%s: %w", strings.TrimSuffix(name, "."), errNoAddresses)
+	return fmt.Errorf("%s: %w", strings.TrimSuffix(name, "."), errNoAddresses)
 }
 
 // lookupAddrs returns the usable unicast addresses of one family at name.
-func (s *session) lookupAddrs(ctx context.Context, name string, qtype uint16) ([]netip.Addr, error) {
-	ans, err := s.lookup(ctx, name, qtype)
-	if err != nil {
-		return nil, err
+// sent, if not nil, is called when the query has left.
+func (t *tierRun) lookupAddrs(ctx context.Context, name string, qtype uint16, sent func()) (addrBatch, error) {
+	if sent != nil {
+		defer sent() // also when the query never left
+		ctx = context.WithValue(ctx, sentHook{}, sent)
 	}
-	return addrsOf(ans.RRs, qtype), nil
+	ans, err := t.lookup(ctx, name, qtype)
+	if err != nil {
+		return addrBatch{}, err
+	}
+	return addrBatch{addrsOf(ans.RRs, qtype), ans.TTL}, nil
 }
 
 // addrsOf extracts the A or AAAA addresses of rrs, dropping those no relay
-// can have, at most DefaultMaxAddrs.
+// can have, at most 16.
 func addrsOf(rrs []dns.RR, qtype uint16) []netip.Addr {
 	var out []netip.Addr
 	for _, rr := range rrs {
@@ -136,7 +148,7 @@ func addrsOf(rrs []dns.RR, qtype uint16) []netip.Addr {
 		}
 		if usableRelayAddr(a) && !slices.Contains(out, a) {
 			out = append(out, a)
-			if len(out) == DefaultMaxAddrs {
+			if len(out) == maxAddrs {
 				break
 			}
 		}

@@ -15,7 +15,7 @@ import (
 func TestLookupAllTiers(t *testing.T) {
 	srv := startServer(t, append(dnssdZone, rfc8777Zone...)...)
 	r := testResolver(srv.Addr)
-	r.NoDNSSD, r.NoAnycast = false, false
+	r.Tiers = nil // the default: DNS-SD, anycast, DRIAD
 	r.DNSSDDomains = []string{"example.net"}
 	res, err := lookup(t, r, rfcSource)
 	if err != nil {
@@ -42,9 +42,8 @@ func TestLookupAllTiers(t *testing.T) {
 
 	// Administrative override (RFC 8777 §3.1.2): DRIAD first.
 	r = testResolver(srv.Addr)
-	r.NoDNSSD, r.NoAnycast = false, false
+	r.Tiers = []Tier{TierDRIAD, TierAnycast, TierDNSSD}
 	r.DNSSDDomains = []string{"example.net"}
-	r.TierOrder = []Tier{TierDRIAD, TierAnycast}
 	res, err = lookup(t, r, rfcSource)
 	if err != nil {
 		t.Fatal(err)
@@ -128,23 +127,6 @@ func TestOrderTieBreak(t *testing.T) {
 	}
 }
 
-// TestOrderPrefer: administratively preferred relays go first, in the
-// configured order, but an unusable one is not revived.
-func TestOrderPrefer(t *testing.T) {
-	r := &Resolver{SourceFor: v4OnlySources, Prefer: addrs("2001:db8::1", "203.0.113.9", "203.0.113.8")}
-	cands := []Candidate{
-		{Addr: netip.MustParseAddrPort("203.0.113.1:2268"), Tier: TierDNSSD},
-		drCand("203.0.113.8", 10), drCand("203.0.113.9", 200), drCand("2001:db8::1", 0),
-	}
-	out := r.order(cands)
-	if got := addrsOfCands(out); !slices.Equal(got, []string{"203.0.113.9", "203.0.113.8", "203.0.113.1", "2001:db8::1"}) {
-		t.Fatalf("order %v", got)
-	}
-	if out[0].Reason != "administratively preferred relay #2" || !strings.HasPrefix(out[2].Reason, "first of the dns-sd tier after the preferred relays") {
-		t.Errorf("reasons %q, %q", out[0].Reason, out[2].Reason)
-	}
-}
-
 // TestOrderRFC6724InsideTierOnly: RFC 6724 never overrides precedence
 // (RFC 8777 §3.1.2): IPv6 at precedence 20 stays after IPv4 at 10.
 func TestOrderRFC6724InsideTierOnly(t *testing.T) {
@@ -152,5 +134,67 @@ func TestOrderRFC6724InsideTierOnly(t *testing.T) {
 	out := r.order([]Candidate{drCand("2001:db8::1", 20), drCand("203.0.113.1", 10), drCand("2001:db8::2", 10)})
 	if got := addrsOfCands(out); !slices.Equal(got, []string{"2001:db8::2", "203.0.113.1", "2001:db8::1"}) {
 		t.Errorf("order %v", got)
+	}
+}
+
+// order sorts cands as a lookup would.
+func (r *Resolver) order(cands []Candidate) []Candidate {
+	r.init()
+	f := newFeed(r)
+	for _, c := range cands {
+		f.add(c)
+	}
+	res := &Result{}
+	f.fill(res)
+	return res.Candidates
+}
+
+// TestFamilyInterleaving (issue #10): inside a precedence group the
+// families alternate after the First Address Family Count (RFC 8305 §4),
+// so that broken IPv6 costs one attempt delay, not one per IPv6 address.
+// The old order put every IPv6 address of the group first.
+func TestFamilyInterleaving(t *testing.T) {
+	owner := "12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 10 0 "
+	srv := startServer(t, owner+"2 2001:db8::1", owner+"2 2001:db8::2", owner+"2 2001:db8::3", owner+"1 203.0.113.1", owner+"1 203.0.113.2",
+		"12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 20 0 1 203.0.113.20", "12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 20 0 2 2001:db8::20")
+	for _, tc := range []struct {
+		count int
+		want  []string
+	}{
+		{0, []string{"v6", "v4", "v6", "v4", "v6", "v6", "v4"}},
+		{2, []string{"v6", "v6", "v4", "v6", "v4", "v6", "v4"}},
+		{-1, []string{"v6", "v6", "v6", "v4", "v4", "v6", "v4"}},
+	} {
+		r := testResolver(srv.Addr)
+		r.FirstAddressFamilyCount = tc.count
+		res, err := lookup(t, r, rfcSource)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fam []string
+		for _, c := range res.Candidates {
+			fam = append(fam, map[bool]string{true: "v4", false: "v6"}[c.Addr.Addr().Is4()])
+		}
+		if !slices.Equal(fam, tc.want) {
+			t.Errorf("FirstAddressFamilyCount %d: families %v, want %v (RFC 8305 §4)", tc.count, fam, tc.want)
+		}
+		if tc.count == 0 {
+			if r := res.Candidates[2].Reason; !strings.Contains(r, "RFC 8305 §4 address family interleaving") {
+				t.Errorf("third candidate's reason %q", r)
+			}
+			if r := res.Candidates[1].Reason; !strings.Contains(r, "moved up by RFC 8305 §4") {
+				t.Errorf("second candidate's reason %q", r)
+			}
+		}
+		// The IPv6 addresses keep their RFC 6724 order among themselves.
+		var v6 []string
+		for _, c := range res.Candidates[:5] {
+			if c.Addr.Addr().Is6() {
+				v6 = append(v6, c.Addr.Addr().String())
+			}
+		}
+		if len(v6) != 3 {
+			t.Errorf("v6 %v", v6)
+		}
 	}
 }

@@ -6,9 +6,12 @@ import (
 	"time"
 )
 
-// rateLimiter allows at most n events in any window: a sliding log of the
-// last n start times (RFC 8777 §3.2.2 asks for "no more than 10 queries for
-// any 100-millisecond period" by default). n <= 0 disables it.
+// rateLimiter allows at most n sends in any window (RFC 8777 §3.2.2 asks
+// for "no more than 10 queries for any 100-millisecond period" by
+// default). It counts a query when it is sent, not when it is allowed: the
+// write itself runs under the limiter's lock, and its time is taken after
+// the write returns, so no scheduling delay between the check and the send
+// can let an eleventh query into a window. n <= 0 disables it.
 type rateLimiter struct {
 	n      int
 	window time.Duration
@@ -21,34 +24,44 @@ func newRateLimiter(n int, window time.Duration) *rateLimiter {
 	return &rateLimiter{n: n, window: window}
 }
 
-// Wait blocks until one more event fits the limit, and records it. It
-// returns early with ctx's error.
-func (l *rateLimiter) Wait(ctx context.Context) error {
+// send waits until one more send fits the limit, then calls write and
+// records it. It returns early with ctx's error, without writing.
+func (l *rateLimiter) send(ctx context.Context, write func() error) error {
 	if l == nil || l.n <= 0 {
-		return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return write()
 	}
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		l.mu.Lock()
 		now := time.Now()
-		if len(l.sent) < l.n {
-			l.sent = append(l.sent, now)
-			l.mu.Unlock()
-			return ctx.Err()
+		wait := time.Duration(0)
+		if len(l.sent) == l.n {
+			wait = l.window - now.Sub(l.sent[0])
 		}
-		wait := l.window - now.Sub(l.sent[0])
 		if wait <= 0 {
-			copy(l.sent, l.sent[1:])
-			l.sent[len(l.sent)-1] = now
+			err := write()
+			t := time.Now()
+			if len(l.sent) == l.n {
+				copy(l.sent, l.sent[1:])
+				l.sent[len(l.sent)-1] = t
+			} else {
+				l.sent = append(l.sent, t)
+			}
 			l.mu.Unlock()
-			return ctx.Err()
+			return err
 		}
 		l.mu.Unlock()
-		t := time.NewTimer(wait)
+		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
+			timer.Stop()
 			return ctx.Err()
-		case <-t.C:
+		case <-timer.C:
 		}
 	}
 }

@@ -200,11 +200,11 @@ func compare6724(a, b destination) (int, rule6724) {
 	return 0, rule6724{}
 }
 
-// SortDestinations sorts addresses by the destination address selection
+// sortDestinations sorts addresses by the destination address selection
 // of RFC 6724 §6, asking sourceFor (nil: DefaultSourceFor) for each source;
 // a destination without a source is unusable and goes last. The sort is
 // stable (Rule 10).
-func SortDestinations(dsts []netip.Addr, sourceFor SourceFunc) []netip.Addr {
+func sortDestinations(dsts []netip.Addr, sourceFor SourceFunc) []netip.Addr {
 	if sourceFor == nil {
 		sourceFor = DefaultSourceFor
 	}

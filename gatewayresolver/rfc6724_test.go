@@ -110,8 +110,8 @@ func TestRFC6724Examples(t *testing.T) {
 				}
 			}
 			for _, in := range [][]netip.Addr{want, {want[1], want[0]}} {
-				if got := SortDestinations(in, sf); !slices.Equal(got, want) {
-					t.Errorf("SortDestinations(%v) = %v, want %v", in, got, want)
+				if got := sortDestinations(in, sf); !slices.Equal(got, want) {
+					t.Errorf("sortDestinations(%v) = %v, want %v", in, got, want)
 				}
 			}
 			a, _ := sf(want[0])

@@ -2,22 +2,29 @@ package gatewayresolver
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 )
 
-// seedCandidates looks up A and AAAA records at amt.<reverse name>, the
-// procedure DRIAD grew out of, for networks that still deploy it. Its
-// candidates need Relay Discovery and have no precedence.
-func (s *session) seedCandidates(ctx context.Context, reverse string) ([]Candidate, error) {
-	name := "amt." + reverse
-	addrs, err := s.resolveName(ctx, name)
+// TierSeed is the procedure DRIAD grew out of: A and AAAA records at
+// amt.<reverse name>, for networks that still deploy it. Its candidates
+// need Relay Discovery and have no precedence. Not used unless
+// Resolver.Tiers names it.
+const TierSeed Tier = 4
+
+func init() {
+	registerTier(TierSeed, tierSpec{name: "seed", needsSource: true, dns: true, run: runSeed})
+}
+
+func runSeed(ctx context.Context, t *tierRun) {
+	name := "amt." + t.reverse
+	port := t.r.port()
+	err := t.resolve(ctx, name, func(b addrBatch) {
+		for _, a := range b.addrs {
+			t.add(Candidate{Addr: netip.AddrPortFrom(a, port), Name: name, TTL: b.ttl})
+		}
+	})
 	if err != nil {
-		return nil, err
+		t.note(fmt.Errorf("%s: %w", name, err))
 	}
-	port := s.r.port()
-	out := make([]Candidate, 0, len(addrs))
-	for _, a := range addrs {
-		out = append(out, Candidate{Addr: netip.AddrPortFrom(a, port), Tier: TierSeed, Name: name})
-	}
-	return out, nil
 }

@@ -24,12 +24,19 @@ type Behaviour struct {
 	Drop bool
 	// Limit sets the L flag in Membership Queries: the relay is full.
 	Limit bool
+	// Advertise, if valid, is the relay address Relay Advertisements
+	// give instead of the relay's own, as a broker or an anycast address
+	// does (RFC 7450 §4.2.1.1). The gateway then sends its Requests there.
+	Advertise netip.Addr
 	// Decoys, if set, returns datagrams to send before the genuine reply,
 	// such as a copy with a wrong nonce, garbage or an oversized message.
 	Decoys func(reply []byte) [][]byte
 	// DecoyFrom, if set, sends the decoys from this socket instead, so they
 	// come from the wrong address or port.
 	DecoyFrom net.PacketConn
+	// OnReceive, if set, is called with each datagram as it arrives,
+	// before any reply; benchmarks use it to time a Discovery.
+	OnReceive func(msg []byte)
 }
 
 // Relay is a running responder. Its methods are safe for concurrent use.
@@ -90,6 +97,9 @@ func (r *Relay) serve() {
 		if err != nil {
 			continue
 		}
+		if f := r.behaviour.Load().OnReceive; f != nil {
+			f(buf[:n])
+		}
 		reply := r.answer(buf[:n])
 		if reply == nil {
 			continue
@@ -110,7 +120,11 @@ func (r *Relay) answer(msg []byte) []byte {
 		if nonce == 0 {
 			return nil // RFC 7450 §5.3.3.2 relays drop nonce 0
 		}
-		return amt.Advertisement{Nonce: nonce, Relay: r.Addr().Addr()}.Append(nil)
+		relay := r.Addr().Addr()
+		if a := r.behaviour.Load().Advertise; a.IsValid() {
+			relay = a
+		}
+		return amt.Advertisement{Nonce: nonce, Relay: relay}.Append(nil)
 	}
 	if req, err := amt.ParseRequest(msg); err == nil {
 		r.requests.Add(1)
