@@ -48,6 +48,11 @@ var (
 	ErrNonce   = errors.New("amt: nonce does not match")
 	ErrSource  = errors.New("amt: reply from an address or port the message was not sent to")
 	ErrQuery   = errors.New("amt: bad encapsulated general query")
+	// ErrMapped: a Relay Advertisement's 16-octet relay address is an
+	// IPv4-mapped IPv6 address, which RFC 4291 §2.5.5.2 keeps off the
+	// wire; a relay advertises an IPv4 address in 4 octets (RFC 7450
+	// §5.1.2.5).
+	ErrMapped = errors.New("amt: IPv4-mapped relay address (RFC 4291 §2.5.5.2): an IPv4 relay is advertised in 4 octets")
 )
 
 // NewNonce returns a random non-zero 32-bit nonce from crypto/rand
@@ -106,7 +111,8 @@ type Advertisement struct {
 	Relay netip.Addr
 }
 
-// Append appends the message to b.
+// Append appends the message to b; an IPv4 relay, IPv4-mapped or not, in
+// 4 octets.
 func (a Advertisement) Append(b []byte) []byte {
 	b = append(b, byte(TypeRelayAdvertisement), 0, 0, 0)
 	b = binary.BigEndian.AppendUint32(b, a.Nonce)
@@ -114,7 +120,9 @@ func (a Advertisement) Append(b []byte) []byte {
 }
 
 // ParseAdvertisement decodes a Relay Advertisement. The address family comes
-// from the length: 12 octets for IPv4, 24 for IPv6 (§5.1.2.5).
+// from the length: 12 octets for IPv4, 24 for IPv6 (§5.1.2.5). An
+// IPv4-mapped address in the IPv6 form is refused (ErrMapped), so that
+// what ParseAdvertisement accepts, Append writes back octet for octet.
 func ParseAdvertisement(msg []byte) (Advertisement, error) {
 	if err := header(msg, TypeRelayAdvertisement, 12); err != nil {
 		return Advertisement{}, err
@@ -125,6 +133,9 @@ func ParseAdvertisement(msg []byte) (Advertisement, error) {
 		a.Relay = netip.AddrFrom4([4]byte(msg[8:12]))
 	case 24:
 		a.Relay = netip.AddrFrom16([16]byte(msg[8:24]))
+		if a.Relay.Is4In6() {
+			return Advertisement{}, ErrMapped
+		}
 	default:
 		return Advertisement{}, fmt.Errorf("%w: Relay Advertisement of %d octets, want 12 or 24", ErrLength, len(msg))
 	}

@@ -190,6 +190,9 @@ func Unpack(rdata []byte) (Relay, error) {
 			return Relay{}, fmt.Errorf("%w: type 2 has %d octets of relay, want 16", ErrLength, len(field))
 		}
 		r.Addr = netip.AddrFrom16([16]byte(field))
+		if r.Addr.Is4In6() {
+			return Relay{}, fmt.Errorf("%w: type 2 relay %s is an IPv4-mapped address, which RFC 4291 §2.5.5.2 keeps off the wire: publish the IPv4 address as type 1", ErrTypeMismatch, r.Addr)
+		}
 	case TypeName:
 		name, err := unpackName(field)
 		if err != nil {
