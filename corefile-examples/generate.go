@@ -1,8 +1,10 @@
 // Package examples holds the runnable Corefiles of this repository (see
 // README.md). The closest, least-load and spill-over examples read a GeoIP
-// database that is generated, not committed; make it with
+// database, and the dnssec example a key pair, that are generated, not
+// committed; make them with
 //
 //	go generate ./corefile-examples/
 package examples
 
 //go:generate go run ./gengeoip -o example-city.mmdb
+//go:generate go run ./genkey -o example-dnssec

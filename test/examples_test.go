@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amtrelay/amtrelay/internal/dnskeytest"
 	"github.com/amtrelay/amtrelay/internal/geotest"
 
 	"github.com/miekg/dns"
@@ -45,20 +46,32 @@ func TestExamplesDocumented(t *testing.T) {
 	}
 }
 
-// exampleGeoIP is the database path the examples name.
-const exampleGeoIP = "corefile-examples/example-city.mmdb"
+// exampleGeoIP is the database path the examples name, and exampleKey the
+// key pair's base name.
+const (
+	exampleGeoIP = "corefile-examples/example-city.mmdb"
+	exampleKey   = "corefile-examples/example-dnssec"
+)
 
 // prepareCorefile makes what a Corefile needs before it can start: the
-// example GeoIP database is generated, by the same code as go generate
-// runs, into a temporary file the returned Corefile names instead.
+// example GeoIP database and DNSSEC key pair are generated, by the same
+// code as go generate runs, into temporary files the returned Corefile
+// names instead.
 func prepareCorefile(t testing.TB, corefile string) string {
 	t.Helper()
-	if !strings.Contains(corefile, exampleGeoIP) {
-		return corefile
+	if strings.Contains(corefile, exampleGeoIP) {
+		path := filepath.Join(t.TempDir(), "example-city.mmdb")
+		if err := geotest.Write(path, geotest.Example); err != nil {
+			t.Fatal(err)
+		}
+		corefile = strings.ReplaceAll(corefile, exampleGeoIP, path)
 	}
-	path := filepath.Join(t.TempDir(), "example-city.mmdb")
-	if err := geotest.Write(path, geotest.Example); err != nil {
-		t.Fatal(err)
+	if strings.Contains(corefile, exampleKey) {
+		base := filepath.Join(t.TempDir(), "example-dnssec")
+		if _, err := dnskeytest.Write(base, "100.51.198.in-addr.arpa."); err != nil {
+			t.Fatal(err)
+		}
+		corefile = strings.ReplaceAll(corefile, exampleKey, base)
 	}
-	return strings.ReplaceAll(corefile, exampleGeoIP, path)
+	return corefile
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,8 +17,10 @@ import (
 // non-terminal answered NXDOMAIN breaks resolution as it would on the
 // Internet. stubs maps each zone to the "host:port" of its authoritative
 // server; Unbound's built-in blocking of the documentation reverse zones
-// is lifted for them. extra lines are added to the server: clause. It
-// returns Unbound's "127.0.0.1:port" and stops it when the test ends.
+// is lifted for them. extra lines are added to the server: clause; one
+// that sets module-config (such as "validator iterator", with a
+// trust-anchor line, to validate DNSSEC) replaces the default "iterator".
+// It returns Unbound's "127.0.0.1:port" and stops it when the test ends.
 func StartUnbound(t testing.TB, stubs map[string]string, extra ...string) string {
 	t.Helper()
 	bin := LookPath(t, "unbound", "unbound")
@@ -41,9 +44,11 @@ func StartUnbound(t testing.TB, stubs map[string]string, extra ...string) string
 	do-not-query-localhost: no
 	qname-minimisation: yes
 	qname-minimisation-strict: yes
-	module-config: "iterator"
 	num-threads: 1
 `, port, port, dir, filepath.Join(dir, "unbound.pid"))
+	if !slices.ContainsFunc(extra, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "module-config:") }) {
+		conf.WriteString("\tmodule-config: \"iterator\"\n")
+	}
 	for _, line := range extra {
 		fmt.Fprintf(&conf, "\t%s\n", line)
 	}
