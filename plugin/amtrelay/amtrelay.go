@@ -67,6 +67,7 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	if rcode != dns.RcodeSuccess {
 		return rcode, nil
 	}
+	// rq stays on the stack: nothing the steps call keeps it.
 	if !rq.node.exists && a.Fall.Through(rq.qname) {
 		return a.next(ctx, w, r)
 	}
@@ -77,16 +78,16 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 			rq.client.locate(a.sel.geo)
 			a.sel.located.record(now, rq.client.loc.known, rq.server)
 		}
-		rk := a.rank(&query{group: g, client: &rq.client, now: now, sel: a.sel})
+		rk := a.rank(&query{group: g, loc: rq.client.loc, now: now, sel: a.sel})
 		rk.count(rq.server, g, &rq.client)
 		if rk.servfail {
 			return dns.RcodeServerFailure, nil
 		}
-		rq.ranking = &rk
+		rq.ranking, rq.ranked = rk, true
 	}
-	m := a.reply(rq)
-	if rq.ranking != nil && clog.D.Value() {
-		log.Debugf("%s %s: %s", rq.qname, dns.TypeToString[rq.qtype], strings.Join(explainLines(rq), "; "))
+	m := a.reply(&rq)
+	if rq.ranked && clog.D.Value() {
+		log.Debugf("%s %s: %s", rq.qname, dns.TypeToString[rq.qtype], strings.Join(explainLines(&rq), "; "))
 	}
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil

@@ -28,9 +28,9 @@ func (a *AMTRelay) records(rq *dnsRequest, qtype uint16) []dns.RR {
 	}
 	switch {
 	case n.kind == sourceName && qtype == dns.TypeAMTRELAY:
-		return a.relayRecords(rq.ranking, rq.qname)
+		return a.relayRecords(&rq.ranking, rq.qname)
 	case n.kind == seedName && (qtype == dns.TypeA || qtype == dns.TypeAAAA):
-		return a.seedRecords(rq.ranking, rq.qname, qtype)
+		return a.seedRecords(&rq.ranking, rq.qname, qtype)
 	case n.kind == explainName && qtype == dns.TypeTXT:
 		return []dns.RR{&dns.TXT{
 			Hdr: dns.RR_Header{Name: rq.qname, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 0},

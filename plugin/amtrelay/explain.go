@@ -14,7 +14,7 @@ const explainLabel = "_explain."
 // each chosen relay's distance, load, score and rank, and the ECS scope.
 // It is the TXT debug answer and, with the debug plugin, the log line.
 func explainLines(rq *dnsRequest) []string {
-	g, cl, rk := rq.node.group, &rq.client, rq.ranking
+	g, cl, rk := rq.node.group, &rq.client, &rq.ranking
 	from := "resolver"
 	if cl.viaECS {
 		from = "ECS"

@@ -86,8 +86,8 @@ func (c *rankCache) get(k rankKey, gen uint64, compute func() ([]near, *relay)) 
 // key returns the cache key of the client's location for policy and k.
 func (q *query) key(policy string, k int) rankKey {
 	key := rankKey{group: q.group, k: k, policy: policy, ignoreHealth: q.ignoreHealth, lat: unknownCoordinate, lon: unknownCoordinate}
-	if q.client.loc.known {
-		key.lat, key.lon = q.client.loc.p.lat, q.client.loc.p.lon
+	if q.loc.known {
+		key.lat, key.lon = q.loc.p.lat, q.loc.p.lon
 	}
 	return key
 }
@@ -141,7 +141,7 @@ func (q *query) scanNearestIn(relays []*relay, pl []place, k int) ([]near, *rela
 	best := make([]candidate, 0, k)
 	home := -1
 	homeCos := math.Inf(-1)
-	c := q.client.loc.p
+	c := q.loc.p
 	for i := range pl {
 		e := &pl[i]
 		if !e.located {

@@ -12,7 +12,7 @@ type closestPolicy struct{}
 func newClosestPolicy(*group) (policy, error) { return closestPolicy{}, nil }
 
 func (closestPolicy) rank(q *query) ranking {
-	if !q.client.loc.known {
+	if !q.loc.known {
 		return failoverFallback(q, "no_client_location")
 	}
 	near, _ := q.nearest(q.group.limit)

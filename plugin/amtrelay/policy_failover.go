@@ -20,6 +20,6 @@ func (failoverPolicy) rank(q *query) ranking {
 func failoverFallback(q *query, reason string) ranking {
 	rk := failoverPolicy{}.rank(q)
 	rk.fallback = reason
-	rk.usesClient = q.client.loc.network.IsValid()
+	rk.usesClient = q.loc.network.IsValid()
 	return rk
 }

@@ -111,7 +111,7 @@ func (s *loadSnapshots) order(q *query) *loadOrder {
 }
 
 func (p leastLoadPolicy) rank(q *query) ranking {
-	located := q.client.loc.known
+	located := q.loc.known
 	limit := q.group.limit
 	snap := p.loads.order(q)
 	rk := ranking{}
@@ -137,7 +137,7 @@ func (p leastLoadPolicy) rank(q *query) ranking {
 		if len(sg.relays) > 1 && len(picked) > 0 {
 			// Distance (or, without a location, Corefile order) chose
 			// among relays of one step: the answer depends on the client.
-			rk.usesClient = q.client.loc.network.IsValid()
+			rk.usesClient = q.loc.network.IsValid()
 			if !located {
 				rk.fallback = "no_client_location"
 			}

@@ -85,7 +85,7 @@ func (p spillOverPolicy) spare(r *relay, u float64) float64 {
 }
 
 func (p spillOverPolicy) rank(q *query) ranking {
-	if !q.client.loc.known {
+	if !q.loc.known {
 		return failoverFallback(q, "no_client_location")
 	}
 	limit := q.group.limit

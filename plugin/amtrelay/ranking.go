@@ -38,13 +38,14 @@ type ranking struct {
 	servfail bool
 }
 
-// query is what a policy ranks for: the source's group, the client
-// (located before ranking when the policy locates), and the time.
+// query is what a policy ranks for: the source's group, where the client
+// is (located before ranking when the policy locates; the zero location
+// otherwise), and the time.
 type query struct {
-	group  *group
-	client *client
-	now    time.Time
-	sel    *selector
+	group *group
+	loc   location
+	now   time.Time
+	sel   *selector
 	// ignoreHealth ranks as if every relay were up and undrained: the
 	// fail-open answer when none is.
 	ignoreHealth bool
@@ -58,14 +59,14 @@ func (q *query) utilisation(r *relay) float64 { return r.utilisation(q.now, q.se
 
 // distanceTo returns the distance from the client to r, or NaN.
 func (q *query) distanceTo(r *relay) float64 {
-	if !q.client.loc.known {
+	if !q.loc.known {
 		return math.NaN()
 	}
 	p, ok := r.location()
 	if !ok {
 		return math.NaN()
 	}
-	return q.client.loc.p.distanceKm(p)
+	return q.loc.p.distanceKm(p)
 }
 
 // assignPrecedence numbers the chosen candidates by rank: candidates with

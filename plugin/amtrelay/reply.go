@@ -7,13 +7,15 @@ import (
 // reply builds the reply to rq: the answer, or the SOA for a negative
 // answer (RFC 2308 §3), an OPT record of its own when the query had one
 // (RFC 6891 §6.1.1; no unknown flags, §6.1.4), and the ECS option when the
-// query had one (RFC 7871 §7.2.1). Names are compressed; AMTRELAY RDATA
-// never is (RFC 8777 §4.2.3: it is packed as opaque RDATA).
+// query had one (RFC 7871 §7.2.1). Compression is CoreDNS's choice:
+// request.Scrub turns it on for replies that would not fit and off for
+// the rest, whatever the plugin asks (asking would only make every
+// recorder in the chain compute a compressed length). AMTRELAY RDATA is
+// never compressed (RFC 8777 §4.2.3): it is packed as opaque RDATA.
 func (a *AMTRelay) reply(rq *dnsRequest) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetReply(rq.state.Req)
 	m.Authoritative = true
-	m.Compress = true
 	a.answer(m, rq)
 	scope := rq.ecsScope()
 	if len(m.Answer) == 0 {
@@ -41,7 +43,7 @@ func (a *AMTRelay) reply(rq *dnsRequest) *dns.Msg {
 // did, else 0 (the answer holds for every client).
 func (rq *dnsRequest) ecsScope() uint8 {
 	cl := &rq.client
-	if rq.ranking == nil || !rq.ranking.usesClient || !cl.viaECS || !cl.loc.network.IsValid() {
+	if !rq.ranked || !rq.ranking.usesClient || !cl.viaECS || !cl.loc.network.IsValid() {
 		return 0
 	}
 	return uint8(cl.loc.network.Bits())

@@ -24,21 +24,22 @@ type dnsRequest struct {
 	client client
 	// ecs is the query's EDNS Client Subnet option, or nil.
 	ecs *dns.EDNS0_SUBNET
-	// ranking is set for answers that list relays.
-	ranking *ranking
+	// ranking is the policy's, for answers that list relays (ranked).
+	ranking ranking
+	ranked  bool
 }
 
 // newRequest reads the query: the client (from ECS when the option says
 // to use it, else the resolver's address) and the name's place in zone.
 // A malformed ECS option fails it with FORMERR (RFC 7871 §7.1.1).
-func (a *AMTRelay) newRequest(ctx context.Context, state request.Request, zone string) (*dnsRequest, int) {
-	rq := &dnsRequest{state: state, qname: state.Name(), qtype: state.QType(), zone: zone, server: metrics.WithServer(ctx)}
+func (a *AMTRelay) newRequest(ctx context.Context, state request.Request, zone string) (dnsRequest, int) {
+	rq := dnsRequest{state: state, qname: state.Name(), qtype: state.QType(), zone: zone, server: metrics.WithServer(ctx)}
 	rq.client.addr = remoteAddr(state.W)
 	if rq.ecs = ecsOption(state.Req); rq.ecs != nil {
 		addr, use, ok := ecsAddr(rq.ecs)
 		if !ok || (a.checkECSLength && !ecsLengthOK(state.Req.IsEdns0(), rq.ecs)) {
 			ecsQueries.WithLabelValues(rq.server, "malformed").Inc()
-			return nil, dns.RcodeFormatError
+			return rq, dns.RcodeFormatError
 		}
 		if use {
 			rq.client.addr, rq.client.viaECS = addr, true
