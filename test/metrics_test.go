@@ -76,6 +76,35 @@ func TestMetricsMatchREADME(t *testing.T) {
 	if answers := grepLines(string(body), "coredns_amtrelay_answers_total{"); !strings.Contains(answers, `relay="cam"`) {
 		t.Errorf("no answer counted for relay cam (London client):\n%s", answers)
 	}
+	checkLabels(t, string(body), scrape(t, healthAddr))
+}
+
+// checkLabels: per-query metrics carry the server block's zone (never a
+// per-source reverse zone) and the view, as coredns_dns_requests_total
+// does; relay metrics carry the server label that the queries of their
+// server block carry, so two server blocks may name relays alike.
+func checkLabels(t *testing.T, closest, health string) {
+	t.Helper()
+	series := regexp.MustCompile(`(?m)^coredns_amtrelay_answers_total\{(.*)\} `).FindStringSubmatch(closest)
+	if series == nil {
+		t.Fatal("no answers_total series")
+	}
+	for _, want := range []string{`zone="."`, `view=""`, `server="dns://127.0.0.1:0"`} {
+		if !strings.Contains(series[1], want) {
+			t.Errorf("answers_total labels %s lack %s", series[1], want)
+		}
+	}
+	if strings.Contains(closest, `zone="100.51.198.in-addr.arpa."`) {
+		t.Error("a per-query metric is labelled with the plugin's reverse zone")
+	}
+	up := grepLines(health, "coredns_amtrelay_relay_up{")
+	if !strings.Contains(up, `server="dns://127.0.0.1:0"`) || !strings.Contains(up, `relay="r2"`) {
+		t.Errorf("relay_up series lack the server label:\n%s", up)
+	}
+	queried := grepLines(health, "coredns_amtrelay_answers_total{")
+	if !strings.Contains(queried, `server="dns://127.0.0.1:0"`) {
+		t.Errorf("the health example's answers have another server label than its relays:\n%s", queried)
+	}
 }
 
 // scrape reads a Prometheus metrics page.

@@ -34,6 +34,8 @@ type AMTRelay struct {
 	allDown allDownAction
 	// anyLimit caps the records of an answer to ANY (RFC 8482 §4.1).
 	anyLimit int
+	// blockZones are the server block's zones, for the zone label.
+	blockZones []string
 	// strictReady makes Ready say whether there is anything to offer.
 	strictReady bool
 	// health probes the relays, when the Corefile asks for it; workers
@@ -76,10 +78,10 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 		now := time.Now()
 		if g.locates {
 			rq.client.locate(a.sel.geo)
-			a.sel.located.record(now, rq.client.loc.known, rq.server)
+			a.sel.located.record(now, rq.client.loc.known, rq.labels.server)
 		}
 		rk := a.rank(&query{group: g, loc: rq.client.loc, now: now, sel: a.sel})
-		rk.count(rq.server, g, &rq.client)
+		rk.count(rq.labels, g, &rq.client)
 		if rk.servfail {
 			return dns.RcodeServerFailure, nil
 		}

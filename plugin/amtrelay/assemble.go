@@ -44,8 +44,10 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 	serial := uint32(time.Now().Unix())
 	sel := newSelector()
 	sel.geo = cfg.geoip
+	blockZones := plugin.OriginsFromArgsOrServerBlock(nil, serverBlockKeys)
 	a := &AMTRelay{
-		Zones: zones, Fall: cfg.fall, sources: table, groups: groups, relays: cfg.relays, ttl: cfg.ttl,
+		blockZones: blockZones,
+		Zones:      zones, Fall: cfg.fall, sources: table, groups: groups, relays: cfg.relays, ttl: cfg.ttl,
 		apexes: map[string]apex{}, sel: sel, explain: cfg.explain, allDown: cfg.allDown, strictReady: cfg.strictReady, anyLimit: cfg.anyLimit, checkECSLength: true, pos: cfg.pos,
 	}
 	if cfg.geoip != nil {

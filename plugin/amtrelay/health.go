@@ -104,7 +104,7 @@ func (h *healthChecker) probeLoop(ctx context.Context, r *relay) {
 			continue
 		}
 		if outcome != probeOK {
-			probeFailures.WithLabelValues(r.name, string(outcome)).Inc()
+			probeFailures.WithLabelValues(r.server, r.name, string(outcome)).Inc()
 		}
 		first := d.first()
 		h.judge(r, outcome, d.observe(outcome == probeOK))
@@ -126,7 +126,7 @@ func (h *healthChecker) judge(r *relay, outcome probeOutcome, v verdict) {
 	if v.down {
 		up = 0
 	}
-	relayUp.WithLabelValues(r.name).Set(up)
+	relayUp.WithLabelValues(r.server, r.name).Set(up)
 	if !v.changed {
 		return
 	}
@@ -213,7 +213,7 @@ func (h *healthChecker) probeAddr(ctx context.Context, r *relay, target netip.Ad
 			return probeFull
 		}
 	}
-	probeDuration.WithLabelValues(r.name).Observe(time.Since(start).Seconds())
+	probeDuration.WithLabelValues(r.server, r.name).Observe(time.Since(start).Seconds())
 	return probeOK
 }
 

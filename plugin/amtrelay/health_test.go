@@ -76,7 +76,7 @@ func TestHealthLeavesAndReturns(t *testing.T) {
 	if got := firstRelays(t, a); !slices.Equal(got, all) {
 		t.Fatalf("all up: %q", got)
 	}
-	failed := func() float64 { return testutil.ToFloat64(probeFailures.WithLabelValues("b", "timeout")) }
+	failed := func() float64 { return testutil.ToFloat64(probeFailures.WithLabelValues("", "b", "timeout")) }
 	before := failed()
 	relays[1].Set(amttest.Behaviour{Drop: true})
 	waitFor(t, func() bool { return !slices.Contains(firstRelays(t, a), "127.0.0.3") })
@@ -88,12 +88,12 @@ func TestHealthLeavesAndReturns(t *testing.T) {
 	if got := firstRelays(t, a); !slices.Equal(got, []string{"127.0.0.2", "127.0.0.4"}) {
 		t.Errorf("with b down: %q", got)
 	}
-	if testutil.ToFloat64(relayUp.WithLabelValues("b")) != 0 {
+	if testutil.ToFloat64(relayUp.WithLabelValues("", "b")) != 0 {
 		t.Error("relay_up{relay=b} is not 0")
 	}
 	relays[1].Set(amttest.Behaviour{})
 	waitFor(t, func() bool { return slices.Equal(firstRelays(t, a), all) })
-	if testutil.ToFloat64(relayUp.WithLabelValues("b")) != 1 {
+	if testutil.ToFloat64(relayUp.WithLabelValues("", "b")) != 1 {
 		t.Error("relay_up{relay=b} is not 1")
 	}
 }
@@ -107,7 +107,7 @@ func TestHealthFlapDamping(t *testing.T) {
 	relays, port := loopbackRelays(t)
 	a := startedHandler(t, strings.Replace(healthCorefile(port, ""), "down 2", "down 3", 1), nil)
 	waitReady(t, a)
-	lost := func() float64 { return testutil.ToFloat64(probeFailures.WithLabelValues("c", "timeout")) }
+	lost := func() float64 { return testutil.ToFloat64(probeFailures.WithLabelValues("", "c", "timeout")) }
 	before := lost()
 	relays[2].Set(amttest.Behaviour{Drop: true})
 	waitFor(t, func() bool { return lost() > before }) // a round lost
@@ -125,10 +125,10 @@ func TestHealthFullRelay(t *testing.T) {
 	relays, port := loopbackRelays(t)
 	a := startedHandler(t, strings.Replace(healthCorefile(port, ""), "up 2", "up 2\n\t\t\trequest", 1), nil)
 	waitReady(t, a)
-	before := testutil.ToFloat64(probeFailures.WithLabelValues("a", "full"))
+	before := testutil.ToFloat64(probeFailures.WithLabelValues("", "a", "full"))
 	relays[0].Set(amttest.Behaviour{Limit: true})
 	waitFor(t, func() bool { return !slices.Contains(firstRelays(t, a), "127.0.0.2") })
-	if testutil.ToFloat64(probeFailures.WithLabelValues("a", "full")) <= before {
+	if testutil.ToFloat64(probeFailures.WithLabelValues("", "a", "full")) <= before {
 		t.Error("full probes not counted")
 	}
 	if relays[0].Requests() == 0 {
@@ -257,7 +257,7 @@ func TestHealthSlowRelay(t *testing.T) {
 	if got := firstRelays(t, a); !slices.Equal(got, []string{"127.0.0.3", "127.0.0.4"}) {
 		t.Errorf("with a too slow relay: %q", got)
 	}
-	if testutil.ToFloat64(probeFailures.WithLabelValues("a", "timeout")) == 0 {
+	if testutil.ToFloat64(probeFailures.WithLabelValues("", "a", "timeout")) == 0 {
 		t.Error("timeouts not counted")
 	}
 }

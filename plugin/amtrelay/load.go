@@ -111,7 +111,7 @@ func (p *loadPoller) apply(source string, readings []reading) {
 			continue // an older reading than the one in use
 		}
 		rd.relay.setLoad(rd.value, rd.at, false)
-		relayLoad.WithLabelValues(rd.relay.name).Set(rd.value)
+		relayLoad.WithLabelValues(rd.relay.server, rd.relay.name).Set(rd.value)
 		if !ok || old != rd.value || static {
 			changed = true
 		}
@@ -130,7 +130,7 @@ func (p *loadPoller) markStale(now time.Time) {
 		if math.IsNaN(r.utilisation(now, p.maxAge)) {
 			v = 1
 		}
-		loadStale.WithLabelValues(r.name).Set(v)
+		loadStale.WithLabelValues(r.server, r.name).Set(v)
 	}
 }
 

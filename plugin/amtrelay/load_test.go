@@ -70,7 +70,7 @@ func TestScrapeLoadFollowed(t *testing.T) {
 	ea.Set(5)
 	eb.Set(60)
 	waitFor(t, func() bool { return order(t, ask(t, a, "198.51.100.1", "127.0.0.1", london))[0] == "0 192.0.2.1" })
-	if testutil.ToFloat64(relayLoad.WithLabelValues("a")) != 5 {
+	if testutil.ToFloat64(relayLoad.WithLabelValues("", "a")) != 5 {
 		t.Error("relay_load{relay=a} is not 5")
 	}
 }
@@ -105,7 +105,7 @@ func TestScrapeBadValuesIgnored(t *testing.T) {
 	waitFor(t, func() bool {
 		return slices.Equal(order(t, ask(t, a, "198.51.100.1", "127.0.0.1", london)), []string{"0 192.0.2.3", "1 192.0.2.1", "2 192.0.2.2"})
 	})
-	waitFor(t, func() bool { return testutil.ToFloat64(loadStale.WithLabelValues("b")) == 1 })
+	waitFor(t, func() bool { return testutil.ToFloat64(loadStale.WithLabelValues("", "b")) == 1 })
 }
 
 // TestScrapeUnreachableFallsBackToDistance: with every endpoint gone, the

@@ -14,21 +14,21 @@ var (
 		Subsystem: pluginName,
 		Name:      "answers_total",
 		Help:      "Counter of answers, by the policy that ranked them and the relay ranked first (\"none\" for no relay).",
-	}, []string{"server", "policy", "relay"})
+	}, []string{"server", "zone", "view", "policy", "relay"})
 	// ecsQueries counts queries in the plugin's zones by their use of ECS.
 	ecsQueries = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
 		Name:      "ecs_queries_total",
 		Help:      "Counter of queries by EDNS Client Subnet use: used, zero_source (the resolver's address was used), none, malformed (FORMERR).",
-	}, []string{"server", "ecs"})
+	}, []string{"server", "zone", "view", "ecs"})
 	// locationUnknown counts clients the GeoIP database could not place.
 	locationUnknown = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
 		Name:      "location_unknown_total",
 		Help:      "Counter of clients with no location: no_database or not_in_database.",
-	}, []string{"server", "reason"})
+	}, []string{"server", "zone", "view", "reason"})
 	// locationUnknownShare is the share of location policy queries over the
 	// last 5 minutes whose client had no location.
 	locationUnknownShare = promauto.NewGaugeVec(prometheus.GaugeOpts{
@@ -43,7 +43,7 @@ var (
 		Subsystem: pluginName,
 		Name:      "fallbacks_total",
 		Help:      "Counter of answers that fell back: no_client_location, no_relay_location, load_unknown, all_down.",
-	}, []string{"server", "policy", "reason"})
+	}, []string{"server", "zone", "view", "policy", "reason"})
 	// geoipReloads counts loads of the GeoIP database file.
 	geoipReloads = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
@@ -66,7 +66,7 @@ var (
 		Subsystem: pluginName,
 		Name:      "relay_up",
 		Help:      "Whether the relay passes its AMT health probe: 1 up, 0 down or full.",
-	}, []string{"relay"})
+	}, []string{"server", "relay"})
 	// probeDuration is the round-trip time of successful probes.
 	probeDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: plugin.Namespace,
@@ -74,14 +74,14 @@ var (
 		Name:      "probe_duration_seconds",
 		Help:      "Round-trip time of successful AMT health probes (Relay Discovery, and Request with request).",
 		Buckets:   []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-	}, []string{"relay"})
+	}, []string{"server", "relay"})
 	// probeFailures counts failed probe rounds.
 	probeFailures = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
 		Name:      "probe_failures_total",
 		Help:      "Counter of failed AMT health probe rounds, by reason: timeout, full, resolve, error.",
-	}, []string{"relay", "reason"})
+	}, []string{"server", "relay", "reason"})
 	// probeIgnored counts replies to probes that were not accepted.
 	probeIgnored = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
@@ -95,14 +95,14 @@ var (
 		Subsystem: pluginName,
 		Name:      "relay_load",
 		Help:      "Last load reading of the relay, in the unit of its capacity.",
-	}, []string{"relay"})
+	}, []string{"server", "relay"})
 	// loadStale is 1 for a relay whose load is unknown or older than max-age.
 	loadStale = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
 		Name:      "load_stale",
 		Help:      "Whether the relay's load is unknown or older than max-age (1), so policies use distance instead.",
-	}, []string{"relay"})
+	}, []string{"server", "relay"})
 	// loadErrors counts load reads and readings that were not used.
 	loadErrors = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,

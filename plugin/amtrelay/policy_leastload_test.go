@@ -32,11 +32,11 @@ func TestLeastLoad(t *testing.T) {
 // is closest.
 func TestLeastLoadUnknownFallsBackToDistance(t *testing.T) {
 	a := startedHandler(t, sites("policy least-load", nil), geotest.Example)
-	before := testutil.ToFloat64(fallbacks.WithLabelValues("", "least-load", "load_unknown"))
+	before := testutil.ToFloat64(fallbacks.WithLabelValues("", ".", "", "least-load", "load_unknown"))
 	if got := order(t, ask(t, a, "198.51.100.1", "127.0.0.1", "203.0.113.64/26")); !slices.Equal(got, []string{"0 192.0.2.5", "1 192.0.2.1", "2 192.0.2.2"}) {
 		t.Errorf("from New York with no loads: %q", got)
 	}
-	if testutil.ToFloat64(fallbacks.WithLabelValues("", "least-load", "load_unknown")) != before+1 {
+	if testutil.ToFloat64(fallbacks.WithLabelValues("", ".", "", "least-load", "load_unknown")) != before+1 {
 		t.Error("load_unknown fallback not counted")
 	}
 }

@@ -122,19 +122,19 @@ func (a *AMTRelay) rank(q *query) ranking {
 // count is the one place where rankings are counted: fallbacks, clients
 // the GeoIP database could not place, and answers by the relay ranked
 // first ("none" for no relay).
-func (rk *ranking) count(server string, g *group, cl *client) {
+func (rk *ranking) count(l queryLabels, g *group, cl *client) {
 	policy := g.spec.name
 	if rk.fallback != "" {
-		fallbacks.WithLabelValues(server, policy, rk.fallback).Inc()
+		fallbacks.WithLabelValues(l.server, l.zone, l.view, policy, rk.fallback).Inc()
 	}
 	if cl.lookedUp && !cl.loc.known {
-		locationUnknown.WithLabelValues(server, cl.unknownReason).Inc()
+		locationUnknown.WithLabelValues(l.server, l.zone, l.view, cl.unknownReason).Inc()
 	}
 	switch {
 	case rk.servfail:
 	case len(rk.chosen) > 0:
-		rk.chosen[0].relay.countAnswer(server, policy)
+		rk.chosen[0].relay.countAnswer(l, policy)
 	default:
-		answers.WithLabelValues(server, policy, "none").Inc()
+		answers.WithLabelValues(l.server, l.zone, l.view, policy, "none").Inc()
 	}
 }

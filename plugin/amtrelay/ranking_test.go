@@ -81,7 +81,7 @@ func TestOtherTypesDoNotRank(t *testing.T) {
 // as the README says.
 func TestNoRelayCounted(t *testing.T) {
 	a := newTestHandler(t, staticCorefile)
-	c := answers.WithLabelValues("", "static", "none")
+	c := answers.WithLabelValues("", ".", "", "static", "none")
 	before := testutil.ToFloat64(c)
 	serve(t, a, new(dns.Msg).SetQuestion("130.113.0.203.in-addr.arpa.", dns.TypeAMTRELAY))
 	if testutil.ToFloat64(c) != before+1 {

@@ -28,8 +28,11 @@ type relay struct {
 	// capacity is what load is measured against (default 1).
 	capacity float64
 
-	// name is the relay's name in the Corefile, used in logs and metrics.
-	name string
+	// name is the relay's name in the Corefile, used in logs and metrics;
+	// server is the server block's address, the server label of its
+	// metrics (set when the server block starts).
+	name   string
+	server string
 	// record is the configured AMTRELAY RDATA; its precedence is used as
 	// is by the static policy and replaced by the rank otherwise. packed
 	// is the same, packed once for answers.
@@ -55,17 +58,19 @@ type relay struct {
 }
 
 type answerCounter struct {
-	server, policy string
-	counter        prometheus.Counter
+	labels  queryLabels
+	policy  string
+	counter prometheus.Counter
 }
 
-// countAnswer counts an answer, by server and policy, that ranks r first.
-func (r *relay) countAnswer(server, policy string) {
-	if c := r.answered.Load(); c != nil && c.server == server && c.policy == policy {
+// countAnswer counts an answer, by its labels and policy, that ranks r
+// first.
+func (r *relay) countAnswer(l queryLabels, policy string) {
+	if c := r.answered.Load(); c != nil && c.labels == l && c.policy == policy {
 		c.counter.Inc()
 		return
 	}
-	c := &answerCounter{server: server, policy: policy, counter: answers.WithLabelValues(server, policy, r.name)}
+	c := &answerCounter{labels: l, policy: policy, counter: answers.WithLabelValues(l.server, l.zone, l.view, policy, r.name)}
 	r.answered.Store(c)
 	c.counter.Inc()
 }

@@ -31,9 +31,9 @@ func (a *AMTRelay) reply(rq *dnsRequest) *dns.Msg {
 	if rq.ecs != nil {
 		opt := m.IsEdns0()
 		opt.Option = append(opt.Option, ecsReply(rq.ecs, scope))
-		ecsQueries.WithLabelValues(rq.server, rq.client.ecsUse()).Inc()
+		ecsQueries.WithLabelValues(rq.labels.server, rq.labels.zone, rq.labels.view, rq.client.ecsUse()).Inc()
 	} else {
-		ecsQueries.WithLabelValues(rq.server, "none").Inc()
+		ecsQueries.WithLabelValues(rq.labels.server, rq.labels.zone, rq.labels.view, "none").Inc()
 	}
 	return m
 }

@@ -15,11 +15,13 @@ import (
 // what the name is, who it is for, and, once ranked, the ranking. Each
 // step fills its own part; no step depends on a side effect of another.
 type dnsRequest struct {
-	state  request.Request
-	qname  string
-	qtype  uint16
-	zone   string
-	server string // the server block, for metrics
+	state request.Request
+	qname string
+	qtype uint16
+	zone  string
+	// labels are the per-query metric labels: server, zone and view, as
+	// CoreDNS's own request metrics have them.
+	labels queryLabels
 	node   node
 	client client
 	// ecs is the query's EDNS Client Subnet option, or nil.
@@ -33,12 +35,13 @@ type dnsRequest struct {
 // to use it, else the resolver's address) and the name's place in zone.
 // A malformed ECS option fails it with FORMERR (RFC 7871 §7.1.1).
 func (a *AMTRelay) newRequest(ctx context.Context, state request.Request, zone string) (dnsRequest, int) {
-	rq := dnsRequest{state: state, qname: state.Name(), qtype: state.QType(), zone: zone, server: metrics.WithServer(ctx)}
+	rq := dnsRequest{state: state, qname: state.Name(), qtype: state.QType(), zone: zone}
+	rq.labels = queryLabels{server: metrics.WithServer(ctx), zone: a.blockZone(rq.qname), view: metrics.WithView(ctx)}
 	rq.client.addr = remoteAddr(state.W)
 	if rq.ecs = ecsOption(state.Req); rq.ecs != nil {
 		addr, use, ok := ecsAddr(rq.ecs)
 		if !ok || (a.checkECSLength && !ecsLengthOK(state.Req.IsEdns0(), rq.ecs)) {
-			ecsQueries.WithLabelValues(rq.server, "malformed").Inc()
+			ecsQueries.WithLabelValues(rq.labels.server, rq.labels.zone, rq.labels.view, "malformed").Inc()
 			return rq, dns.RcodeFormatError
 		}
 		if use {
@@ -59,4 +62,20 @@ func remoteAddr(w dns.ResponseWriter) netip.Addr {
 	}
 	ap, _ := netip.ParseAddrPort(w.RemoteAddr().String())
 	return ap.Addr().Unmap()
+}
+
+// queryLabels are the labels of the per-query metrics. zone is the server
+// block's zone the query fell in, as coredns_dns_requests_total has it:
+// never the plugin's per-source reverse zone, which would make one series
+// per prefix.
+type queryLabels struct {
+	server, zone, view string
+}
+
+// blockZone is the longest server block zone qname is in, "." when none.
+func (a *AMTRelay) blockZone(qname string) string {
+	if z := matchZone(a.blockZones, qname); z != "" {
+		return z
+	}
+	return "."
 }

@@ -2,6 +2,7 @@ package amtrelay
 
 import (
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/coredns/caddy"
@@ -47,6 +48,7 @@ func setup(c *caddy.Controller) error {
 // checkServerBlock looks at the plugins around this one, once the server
 // block is assembled.
 func (a *AMTRelay) checkServerBlock(config *dnsserver.Config) error {
+	a.setServerLabel(serverLabel(config))
 	// The cache plugin keys on name, type, class and the DO and CD bits
 	// only: it would hand one client's tailored answer to every client.
 	if config.Handler("cache") != nil {
@@ -72,7 +74,7 @@ func (a *AMTRelay) checkServerBlock(config *dnsserver.Config) error {
 func (a *AMTRelay) startup() error {
 	for _, r := range a.relays {
 		if v, _, static, ok := r.loadReading(); ok && static {
-			relayLoad.WithLabelValues(r.name).Set(v)
+			relayLoad.WithLabelValues(r.server, r.name).Set(v)
 		}
 	}
 	a.workers.start()
@@ -104,4 +106,28 @@ func (a *AMTRelay) geoLoaded(db *geoReader) {
 		g.locate()
 	}
 	a.sel.changed()
+}
+
+// serverLabel is the server label CoreDNS's metrics give this server
+// block's queries (metrics.WithServer): the transport and the listen
+// address, as dnsserver groups configurations into servers. With several
+// bind addresses, the first one's.
+func serverLabel(config *dnsserver.Config) string {
+	host := ""
+	if len(config.ListenHosts) > 0 {
+		host = config.ListenHosts[0]
+	}
+	addr := net.JoinHostPort(host, config.Port)
+	if a, err := net.ResolveTCPAddr("tcp", addr); err == nil {
+		addr = a.String()
+	}
+	return config.Transport + "://" + addr
+}
+
+// setServerLabel gives the relays' metrics their server label, before the
+// workers that write them start.
+func (a *AMTRelay) setServerLabel(server string) {
+	for _, r := range a.relays {
+		r.server = server
+	}
 }
