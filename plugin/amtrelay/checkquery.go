@@ -7,10 +7,14 @@ import (
 // checkQuery vets a query for one of the plugin's zones and returns the
 // rcode to fail it with, or RcodeSuccess:
 //   - opcodes other than QUERY: NOTIMP (RFC 1035 §4.1.1);
-//   - classes other than IN and ANY: REFUSED (the zones exist only in IN);
+//   - class 0 (reserved) and NONE (meaningful only in UPDATE, RFC 2136
+//     §2.3): FORMERR; the assigned classes CH and HS: REFUSED (the zones
+//     exist only in IN); unassigned classes: NOTIMP, as BIND 9 answers;
+//   - QTYPE OPT, a pseudo-type no question may ask for: FORMERR (RFC 6891
+//     §6.1.1, BIND 9);
 //   - zone transfers: REFUSED, as the zones are synthesized;
-//   - more than one OPT record, or one not owned by the root: FORMERR
-//     (RFC 6891 §6.1.1).
+//   - more than one OPT record, one not owned by the root, or one outside
+//     the additional section: FORMERR (RFC 6891 §6.1.1).
 //
 // The server answers EDNS versions other than 0 with BADVERS before any
 // plugin runs.
@@ -20,12 +24,23 @@ func checkQuery(r *dns.Msg) int {
 	}
 	switch r.Question[0].Qclass {
 	case dns.ClassINET, dns.ClassANY:
-	default:
+	case 0, dns.ClassNONE:
+		return dns.RcodeFormatError
+	case dns.ClassCHAOS, dns.ClassHESIOD:
 		return dns.RcodeRefused
+	default:
+		return dns.RcodeNotImplemented
 	}
 	switch r.Question[0].Qtype {
 	case dns.TypeAXFR, dns.TypeIXFR:
 		return dns.RcodeRefused
+	case dns.TypeOPT:
+		return dns.RcodeFormatError
+	}
+	for _, rr := range append(r.Answer[:len(r.Answer):len(r.Answer)], r.Ns...) {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			return dns.RcodeFormatError
+		}
 	}
 	opts := 0
 	for _, rr := range r.Extra {

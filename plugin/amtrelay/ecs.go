@@ -29,13 +29,17 @@ func ecsOption(r *dns.Msg) *dns.EDNS0_SUBNET {
 // ecsAddr validates an ECS option (RFC 7871 §6, §7.2.1) and returns the
 // client address it carries. ok is false for a malformed option, which is
 // answered FORMERR: an unknown family, a source prefix longer than the
-// family allows, or address bits set past the source prefix. With SOURCE
+// family allows, address bits set past the source prefix, or a non-zero
+// SCOPE PREFIX-LENGTH in the query. With SOURCE
 // PREFIX-LENGTH 0 the address is not to be used (§7.1.2): use is false.
 //
 // miekg/dns itself rejects unknown families and over-long prefixes while
 // unpacking, and the server answers those FORMERR before any plugin runs;
 // the checks here cover messages built in process too.
 func ecsAddr(e *dns.EDNS0_SUBNET) (addr netip.Addr, use, ok bool) {
+	if e.SourceScope != 0 {
+		return netip.Addr{}, false, false // SCOPE "MUST be set to 0" in queries (RFC 7871 §6)
+	}
 	if e.SourceNetmask == 0 {
 		return netip.Addr{}, false, e.Family == 0 || e.Family == ecsFamilyIPv4 || e.Family == ecsFamilyIPv6
 	}

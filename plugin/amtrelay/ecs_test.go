@@ -74,6 +74,7 @@ func TestECSMalformed(t *testing.T) {
 		{"unknown family", &dns.EDNS0_SUBNET{Code: 8, Family: 3, SourceNetmask: 8, Address: net.ParseIP("203.0.113.0").To4()}},
 		{"family 0 with a prefix", &dns.EDNS0_SUBNET{Code: 8, Family: 0, SourceNetmask: 8, Address: net.ParseIP("203.0.113.0").To4()}},
 		{"IPv4 prefix over 32", &dns.EDNS0_SUBNET{Code: 8, Family: 1, SourceNetmask: 33, Address: net.ParseIP("203.0.113.0").To4()}},
+		{"SCOPE set in a query", &dns.EDNS0_SUBNET{Code: 8, Family: 1, SourceNetmask: 24, SourceScope: 24, Address: net.ParseIP("203.0.113.0").To4()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)
