@@ -94,44 +94,6 @@ func TestECSOverTheWire(t *testing.T) {
 	}
 }
 
-// TestMalformedECSOverTheWire: FORMERR for an unknown family, an address
-// longer than the prefix needs, and bits set past the prefix.
-func TestMalformedECSOverTheWire(t *testing.T) {
-	udp, _ := startCoreDNS(t, prepareCorefile(t, exampleCorefile(t, "closest.corefile")))
-	base := new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)
-	raw, err := base.Pack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw[11] = 1 // ARCOUNT
-	withECS := func(option ...byte) []byte {
-		b := append([]byte(nil), raw...)
-		b = append(b, 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0) // root OPT, UDP 1232
-		b = append(b, 0, byte(4+len(option)), 0, 8, 0, byte(len(option)))
-		return append(b, option...)
-	}
-	for _, tc := range []struct {
-		name   string
-		packet []byte
-		rcode  int
-	}{
-		{"well formed /24", withECS(0, 1, 24, 0, 203, 0, 113), dns.RcodeSuccess},
-		{"unknown family", withECS(0, 3, 24, 0, 203, 0, 113), dns.RcodeFormatError},
-		{"address longer than the prefix", withECS(0, 1, 24, 0, 203, 0, 113, 0), dns.RcodeFormatError},
-		{"address shorter than the prefix", withECS(0, 1, 24, 0, 203, 0), dns.RcodeFormatError},
-		{"bits past the prefix", withECS(0, 1, 23, 0, 203, 0, 113), dns.RcodeFormatError},
-		{"IPv6 bits past the prefix", withECS(0, 2, 44, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 0x3f), dns.RcodeFormatError},
-		{"source over 32", withECS(0, 1, 33, 0, 203, 0, 113, 0, 0), dns.RcodeFormatError},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := rawExchange(t, udp, tc.packet)
-			if r.Rcode != tc.rcode {
-				t.Errorf("rcode %s, want %s", dns.RcodeToString[r.Rcode], dns.RcodeToString[tc.rcode])
-			}
-		})
-	}
-}
-
 // TestLeastLoadExample: chi and syd tie at 30% and cam is at 80%; the tie
 // is broken by distance from the client.
 func TestLeastLoadExample(t *testing.T) {

@@ -1,7 +1,6 @@
 package test
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net"
 	"slices"
@@ -73,69 +72,6 @@ func TestTruncation(t *testing.T) {
 	m.SetEdns0(4096, false)
 	if r = query(t, "udp", udp, m); r.Truncated || len(relayStrings(t, r)) != 80 {
 		t.Errorf("UDP with EDNS 4096: TC=%v, %d answers", r.Truncated, len(r.Answer))
-	}
-}
-
-// TestMalformedQueries sends hand-built packets: each gets the right
-// rcode and the server keeps answering.
-func TestMalformedQueries(t *testing.T) {
-	udp, _ := startCoreDNS(t, exampleCorefile(t, "static.corefile"))
-	good := func() *dns.Msg { return new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY) }
-	pack := func(m *dns.Msg) []byte {
-		b, err := m.Pack()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	setCount := func(b []byte, off int, n uint16) []byte { binary.BigEndian.PutUint16(b[off:], n); return b }
-
-	twoQ := good()
-	twoQ.Question = append(twoQ.Question, twoQ.Question[0])
-	ch := good()
-	ch.Question[0].Qclass = dns.ClassCHAOS
-	notify := good()
-	notify.Opcode = dns.OpcodeNotify
-	update := good()
-	update.Opcode = dns.OpcodeUpdate
-	badvers := good()
-	badvers.SetEdns0(1232, false)
-	badvers.IsEdns0().SetVersion(1)
-	twoOPT := good()
-	twoOPT.SetEdns0(1232, false)
-	twoOPT.Extra = append(twoOPT.Extra, &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT, Class: 1232}})
-	// An OPT whose option length runs past the RDATA.
-	badOpt := pack(good())
-	badOpt = setCount(badOpt, 10, 1)
-	badOpt = append(badOpt, 0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 6, 0, 8, 0, 40, 1, 0)
-
-	for _, tc := range []struct {
-		name  string
-		raw   []byte
-		rcode int
-	}{
-		{"no question", setCount(pack(good()), 4, 0)[:12], dns.RcodeFormatError},
-		{"two questions", pack(twoQ), dns.RcodeFormatError},
-		{"class CH", pack(ch), dns.RcodeRefused},
-		{"NOTIFY", pack(notify), dns.RcodeNotImplemented},
-		{"UPDATE", pack(update), dns.RcodeNotImplemented},
-		{"EDNS version 1", pack(badvers), dns.RcodeBadVers},
-		{"two OPT records", pack(twoOPT), dns.RcodeFormatError},
-		{"garbled OPT", badOpt, dns.RcodeFormatError},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := rawExchange(t, udp, tc.raw)
-			rcode := r.Rcode
-			if opt := r.IsEdns0(); opt != nil {
-				rcode = int(opt.ExtendedRcode()) | r.Rcode
-			}
-			if rcode != tc.rcode {
-				t.Errorf("rcode %s, want %s", dns.RcodeToString[rcode], dns.RcodeToString[tc.rcode])
-			}
-		})
-	}
-	if r := query(t, "udp", udp, good()); len(relayStrings(t, r)) != 3 {
-		t.Errorf("server stopped answering: %v", r)
 	}
 }
 
