@@ -90,7 +90,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -100,6 +99,7 @@ import (
 
 	"github.com/amtrelay/amtrelay/amt"
 	"github.com/amtrelay/amtrelay/gatewayresolver"
+	"github.com/amtrelay/amtrelay/internal/version"
 )
 
 // Exit statuses.
@@ -281,7 +281,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	rest = append(rest, fs.Args()...)
 	if o.showVersion {
-		fmt.Fprintln(stdout, "amtdiscover", version())
+		fmt.Fprintln(stdout, "amtdiscover", version.String())
 		return exitOK
 	}
 	usage := func(format string, a ...any) int {
@@ -427,20 +427,6 @@ func failure(err error, res *gatewayresolver.Result, code int) string {
 		msg = fmt.Sprintf("DNS failed (%s): %s", dns.RcodeToString[res.Rcode], msg)
 	}
 	return msg
-}
-
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
-		}
-	}
-	return v
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }

@@ -10,14 +10,21 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/amtrelay/amtrelay/cmd/coredns/corebuild" // plugins, directive order, Corefile loader
+	"github.com/amtrelay/amtrelay/internal/version"
 
 	"github.com/coredns/coredns/coremain"
 )
 
 func main() {
 	os.Args = append(os.Args[:1], corebuild.TakeConf(os.Args[1:])...)
+	for _, a := range os.Args[1:] {
+		if a == "-version" || a == "--version" {
+			fmt.Println(version.Module, version.String())
+		}
+	}
 	coremain.Run()
 }

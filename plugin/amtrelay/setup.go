@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
+
+	"github.com/amtrelay/amtrelay/internal/version"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -15,6 +18,9 @@ const pluginName = "amtrelay"
 
 var log = clog.NewWithPlugin(pluginName)
 
+// logVersion logs the plugin's version once per process.
+var logVersion sync.Once
+
 func init() {
 	plugin.Register(pluginName, setup)
 	// CoreDNS refuses every class but IN before plugins run unless a plugin
@@ -24,6 +30,7 @@ func init() {
 }
 
 func setup(c *caddy.Controller) error {
+	logVersion.Do(func() { log.Infof("amtrelay %s", version.String()) })
 	a, err := parse(c)
 	if err != nil {
 		return plugin.Error(pluginName, err)
