@@ -60,6 +60,7 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 	}
 	if cfg.health != nil {
 		a.health = newHealthChecker(*cfg.health, cfg.relays, sel.changed)
+		a.health.allDown = cfg.allDown
 		a.workers.add(a.health)
 	}
 	if err := cfg.assembleLoad(a); err != nil {

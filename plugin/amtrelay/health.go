@@ -52,6 +52,7 @@ const (
 type healthChecker struct {
 	cfg      healthConfig
 	relays   []*relay
+	allDown  allDownAction
 	onChange func()
 	resolver *net.Resolver
 
@@ -133,7 +134,7 @@ func (h *healthChecker) judge(r *relay, outcome probeOutcome, v verdict) {
 	r.down.Store(v.down)
 	switch {
 	case v.down:
-		log.Warningf("relay %s (%s) is down: %s after %d probe round(s); it is left out of answers", r.name, r.value(), outcome, v.streak)
+		log.Warningf("relay %s (%s) is down: %s after %d probe round(s); %s", r.name, r.value(), outcome, v.streak, h.downEffect(r))
 	case wasDown:
 		log.Infof("relay %s (%s) is up again after %d good probe round(s)", r.name, r.value(), v.streak)
 	}
@@ -236,4 +237,22 @@ func ignoredReason(err error) string {
 	default:
 		return "malformed"
 	}
+}
+
+// downEffect says truthfully what a relay going down does to answers: it
+// leaves them while another relay is up; when none is, the all-down
+// behaviour decides, and fail-open keeps every relay in.
+func (h *healthChecker) downEffect(r *relay) string {
+	for _, o := range h.relays {
+		if o != r && o.eligible() {
+			return "it is left out of answers"
+		}
+	}
+	switch h.allDown {
+	case allDownNoRelay:
+		return "no relay is up: sources whose relays are all down are answered \"no relay\" (all-down no-relay)"
+	case allDownServfail:
+		return "no relay is up: sources whose relays are all down are answered SERVFAIL (all-down servfail)"
+	}
+	return "no relay is up: answers still list every relay (all-down fail-open)"
 }

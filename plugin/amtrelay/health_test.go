@@ -261,3 +261,23 @@ func TestHealthSlowRelay(t *testing.T) {
 		t.Error("timeouts not counted")
 	}
 }
+
+// TestDownEffectTruthful: the log line for a relay going down says it
+// leaves the answers only when another relay is up; with every relay down
+// it names what the all-down behaviour does.
+func TestDownEffectTruthful(t *testing.T) {
+	a := newTestHandler(t, healthCorefile(2268, ""))
+	rs := a.relays
+	if got := a.health.downEffect(rs[0]); got != "it is left out of answers" {
+		t.Errorf("with others up: %q", got)
+	}
+	rs[1].down.Store(true)
+	rs[2].drained = true
+	if got := a.health.downEffect(rs[0]); !strings.Contains(got, "answers still list every relay (all-down fail-open)") {
+		t.Errorf("all down, fail-open: %q", got)
+	}
+	a.health.allDown = allDownServfail
+	if got := a.health.downEffect(rs[0]); !strings.Contains(got, "SERVFAIL") {
+		t.Errorf("all down, servfail: %q", got)
+	}
+}
