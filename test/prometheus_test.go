@@ -1,6 +1,9 @@
 package test
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -116,5 +119,20 @@ func TestLeastLoadFromPrometheus(t *testing.T) {
 	time.Sleep(time.Second)
 	if got := firstFrom(t, udp); !slices.Equal(got, []string{cam, chi, syd}) {
 		t.Errorf("with Prometheus down: %q", got)
+	}
+}
+
+// TestPrometheusExampleConfig: the example's prometheus.yml is a valid
+// configuration (promtool), and it scrapes the address the example
+// exporter's commands use.
+func TestPrometheusExampleConfig(t *testing.T) {
+	promtool := testenv.LookPath(t, "promtool", "prometheus")
+	out, err := exec.Command(promtool, "check", "config", filepath.Join("..", "corefile-examples", "prometheus.yml")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check config: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile(filepath.Join("..", "corefile-examples", "prometheus.yml"))
+	if !strings.Contains(string(b), `"127.0.0.1:9101"`) || !strings.Contains(string(b), "loadexporter -listen 127.0.0.1:9101") {
+		t.Error("prometheus.yml does not scrape the loadexporter the example starts")
 	}
 }
