@@ -121,6 +121,13 @@ var (
 	}, []string{"reason"})
 )
 
+// The reload series exist from the start, at 0, so that an alert's
+// increase() sees the first rejection too.
+func init() {
+	reloads.WithLabelValues("refused")
+	reloads.WithLabelValues("failed")
+}
+
 // CountRefusedReload counts a Corefile that a build refused to reload
 // (reloads_rejected_total{reason="refused"}). This project's cmd/coredns
 // refuses an empty Corefile, or one with no server block, before caddy
