@@ -32,6 +32,8 @@ type AMTRelay struct {
 	checkECSLength bool
 	// allDown says what to answer when no relay of a source is eligible.
 	allDown allDownAction
+	// zonefile serves AMTRELAY records from a zone file, at their owners.
+	zonefile *zonefile
 	// anyLimit caps the records of an answer to ANY (RFC 8482 §4.1).
 	anyLimit int
 	// blockZones are the server block's zones, for the zone label.

@@ -23,6 +23,16 @@ func (a *AMTRelay) records(rq *dnsRequest, qtype uint16) []dns.RR {
 	if n.apex && qtype == dns.TypeNS {
 		return a.apexes[rq.zone].ns
 	}
+	if n.kind == staticName {
+		if qtype != dns.TypeAMTRELAY {
+			return nil
+		}
+		rrs := make([]dns.RR, len(n.static))
+		for i, s := range n.static {
+			rrs[i] = s.relay.RR(dns.RR_Header{Name: rq.qname, Class: dns.ClassINET, Ttl: s.ttl}, s.relay.Relay().Precedence)
+		}
+		return rrs
+	}
 	if n.group == nil {
 		return nil
 	}

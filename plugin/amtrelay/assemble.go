@@ -12,8 +12,8 @@ import (
 // assemble resolves names, derives and checks zones, and builds the
 // handler.
 func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
-	if len(cfg.sources) == 0 {
-		return nil, cfg.pos.errorf("no source configured: add a line such as 'source 198.51.100.0/24 RELAY...'")
+	if len(cfg.sources) == 0 && cfg.zonefile == nil {
+		return nil, cfg.pos.errorf("no source configured: add a line such as 'source 198.51.100.0/24 RELAY...', or a zonefile")
 	}
 	table := newPrefixTable()
 	var prefixes []netip.Prefix
@@ -57,6 +57,16 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 	}
 	if slices.ContainsFunc(groups, func(g *group) bool { return g.locates }) {
 		a.workers.add(sel.located)
+	}
+	if z := cfg.zonefile; z != nil {
+		within := func(name string) bool { return matchZone(zones, name) != "" }
+		s, err := z.load(within)
+		if err != nil {
+			return nil, cfg.pos.errorf("zonefile: %v", err)
+		}
+		z.current.Store(s)
+		a.zonefile = z
+		a.workers.add(zonefileWorker{z: z, within: within})
 	}
 	if cfg.health != nil {
 		a.health = newHealthChecker(*cfg.health, cfg.relays, sel.changed)

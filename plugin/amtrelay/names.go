@@ -10,6 +10,8 @@ import (
 type node struct {
 	exists bool
 	apex   bool
+	// static are the zonefile's records at the name (kind staticName).
+	static []staticRelay
 	// group serves the address the name stands for, when it is a whole
 	// address inside a configured prefix (or a label below that name).
 	group *group
@@ -24,6 +26,7 @@ const (
 	sourceName  nameKind = iota // <reverse name>: AMTRELAY
 	seedName                    // amt.<reverse name>: A, AAAA (seed procedure)
 	explainName                 // _explain.<reverse name>: TXT, with `explain`
+	staticName                  // an owner in the zonefile: its AMTRELAY records
 )
 
 // needsRanking reports whether an answer of qtype at n lists relays (or
@@ -47,6 +50,12 @@ func (n node) needsRanking(qtype uint16) bool {
 // lookup classifies qname, a lowercase name in zone.
 func (a *AMTRelay) lookup(qname, zone string) node {
 	n := node{apex: qname == zone}
+	if rrs, ok := a.zonefile.lookup(qname); ok {
+		// The zonefile's names come first: an owner there is answered
+		// from the file, an empty non-terminal above one exists.
+		n.static, n.kind, n.exists = rrs, staticName, true
+		return n
+	}
 	for _, sub := range []struct {
 		label string
 		kind  nameKind

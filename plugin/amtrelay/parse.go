@@ -41,6 +41,8 @@ type config struct {
 	geoip    *geoDB
 	explain  bool
 	allDown  allDownAction
+	// zonefile serves AMTRELAY records from a zone file.
+	zonefile *zonefile
 	// anyLimit caps the records of an answer to QTYPE ANY (0: no cap).
 	anyLimit int
 	// strictReady: not ready while no relay is up, or no GeoIP database
@@ -126,6 +128,8 @@ func (cfg *config) property(c *caddy.Controller) error {
 		cfg.fall.SetZonesFromArgs(c.RemainingArgs())
 	case "geoip":
 		return cfg.parseGeoIP(c)
+	case "zonefile":
+		return cfg.parseZonefile(c)
 	case "health":
 		return cfg.parseHealth(c)
 	case "load":
@@ -293,4 +297,33 @@ func (cfg *config) parseSource(c *caddy.Controller) error {
 	}
 	cfg.sources = append(cfg.sources, sd)
 	return nil
+}
+
+// parseZonefile reads `zonefile PATH [ZONE] [{ reload DURATION }]`.
+func (cfg *config) parseZonefile(c *caddy.Controller) error {
+	args := c.RemainingArgs()
+	if len(args) != 1 && len(args) != 2 {
+		return c.ArgErr()
+	}
+	if cfg.zonefile != nil {
+		return c.Errf("zonefile is given twice: one file per block")
+	}
+	path := args[0]
+	if root := dnsserver.GetConfig(c).Root; root != "" && !filepath.IsAbs(path) {
+		path = filepath.Join(root, path)
+	}
+	z := &zonefile{path: path, interval: defaultZonefileReload}
+	if len(args) == 2 {
+		z.origin = plugin.Name(args[1]).Normalize()
+	}
+	err := nestedBlock(c, func() error {
+		if c.Val() != "reload" {
+			return c.Errf("unknown property '%s' in zonefile", c.Val())
+		}
+		d, err := parseDuration(c, 10*time.Millisecond)
+		z.interval = d
+		return err
+	})
+	cfg.zonefile = z
+	return err
 }
