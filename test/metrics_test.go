@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -127,4 +128,25 @@ func grepLines(s, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestPromtoolCheckMetrics: the plugin's metrics, as a server with health
+// and load exports them, pass promtool check metrics (names, units, help).
+func TestPromtoolCheckMetrics(t *testing.T) {
+	promtool := testenv.LookPath(t, "promtool", "prometheus")
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	corefile := prepareCorefile(t, strings.Replace(exampleCorefile(t, "closest.corefile"), "    log\n", "    log\n    prometheus "+metricsAddr+"\n", 1))
+	udp, _ := startCoreDNS(t, corefile)
+	queryECS(t, udp, "203.0.113.0/26")
+	var ours []string
+	for _, l := range strings.Split(scrape(t, metricsAddr), "\n") {
+		if strings.Contains(l, "coredns_amtrelay_") {
+			ours = append(ours, l)
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(strings.Join(ours, "\n") + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
 }
