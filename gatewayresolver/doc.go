@@ -82,6 +82,22 @@
 // HoldDown.Add, as RFC 8777 §3.3.4.1 requires for a relay that carried no
 // traffic, never. HoldDown.Clear empties the table after a network change.
 //
+// # Session
+//
+// A Session keeps one (S,G) subscription on the right relay over hours,
+// applying the restart rules of RFC 8777 §3.3. The caller owns the tunnel
+// and reports what it sees (TrafficSeen, TrafficAbsent, Loss, Limit,
+// NoResponse) and what the host sees (NetworkChanged, RecordsChanged); the
+// Session owns the choice of relay and reports each change on Events. A
+// relay without traffic within a timeout drawn from [4 s, min(4 s·2^n,
+// 120 s)] is held down with HoldDown.Add for 3 minutes (§3.3.4.1); a relay
+// that sets L is held down for 10 minutes and replaced, kept until another
+// answers (§3.3.5); loss restarts at a random time within 10 s (§3.3.4.2);
+// a long-term timer, 6 hours, looks the source up again only once the
+// records have expired, and moves only to a better relay (§3.3.4.3,
+// §3.3.3). Each Session decides for its own relays (§3.3.7). Every timer
+// runs on an injectable Clock.
+//
 // # DNS
 //
 // Queries go to Resolver.Servers, or to resolv.conf's nameservers, over

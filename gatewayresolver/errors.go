@@ -46,4 +46,8 @@ var (
 	// ErrLimit means a relay answered a Request with the L flag set: it takes
 	// no new gateways (RFC 7450 §5.1.4.4, RFC 8777 §3.3.5).
 	ErrLimit = errors.New("gatewayresolver: relay is full (L flag set)")
+
+	// ErrSessionStarted means Session.Run was called on a Session that
+	// had run before: a Session runs once.
+	ErrSessionStarted = errors.New("gatewayresolver: session already started")
 )

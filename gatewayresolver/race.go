@@ -139,6 +139,12 @@ func (r *Resolver) Dial(ctx context.Context, source netip.Addr) (*Race, error) {
 // candidate has been tried. It returns an error only when none connected;
 // compare len(Race.Winners) with n.
 func (r *Resolver) DialN(ctx context.Context, source netip.Addr, n int) (*Race, error) {
+	return r.dialN(ctx, source, n, nil)
+}
+
+// dialN is DialN with relays that count as already taken: a Session
+// holding them asks for others (RFC 8777 §3.1.3).
+func (r *Resolver) dialN(ctx context.Context, source netip.Addr, n int, taken []netip.AddrPort) (*Race, error) {
 	r.init()
 	res := &Result{Source: source, Rcode: -1}
 	if source.IsValid() {
@@ -152,7 +158,7 @@ func (r *Resolver) DialN(ctx context.Context, source netip.Addr, n int) (*Race, 
 	lctx, cancel := context.WithCancel(ctx)
 	f := newFeed(r)
 	r.startTiers(lctx, f, source, res.ReverseName)
-	race, err := r.race(ctx, f, n)
+	race, err := r.race(ctx, f, n, taken)
 	f.fill(res)
 	cancel()
 	f.wait()
@@ -194,8 +200,13 @@ func (r *Resolver) Connect(ctx context.Context, cands []Candidate) (*Race, error
 // relays have connected or every candidate has been tried. It returns an
 // error only when none connected; compare len(Race.Winners) with n.
 func (r *Resolver) ConnectN(ctx context.Context, cands []Candidate, n int) (*Race, error) {
+	return r.connectN(ctx, cands, n, nil)
+}
+
+// connectN is ConnectN with relays that count as already taken.
+func (r *Resolver) connectN(ctx context.Context, cands []Candidate, n int, taken []netip.AddrPort) (*Race, error) {
 	r.init()
-	race, err := r.race(ctx, fixedFeed(r, cands), n)
+	race, err := r.race(ctx, fixedFeed(r, cands), n, taken)
 	race.Candidates = cands
 	if errors.Is(err, errNothingToTry) {
 		err = fmt.Errorf("%w to connect to", ErrNoCandidates)
@@ -215,8 +226,10 @@ const (
 	deferred          // its advertised relay was held down: try again as a last resort
 )
 
-// race runs Happy Eyeballs over the candidates of f, as they come.
-func (r *Resolver) race(ctx context.Context, f *feed, n int) (*Race, error) {
+// race runs Happy Eyeballs over the candidates of f, as they come. The
+// taken relays are neither tried nor won: an attempt whose Advertisement
+// names one ends as a duplicate.
+func (r *Resolver) race(ctx context.Context, f *feed, n int, taken []netip.AddrPort) (*Race, error) {
 	n = max(n, 1)
 	race := &Race{}
 	parent := ctx
@@ -227,6 +240,9 @@ func (r *Resolver) race(ctx context.Context, f *feed, n int) (*Race, error) {
 	results := make(chan attemptResult)
 	states := map[netip.AddrPort]tryState{}
 	won := map[netip.AddrPort]bool{}
+	for _, a := range taken {
+		st.claims[a], won[a] = true, true
+	}
 	running := 0
 	// mayStart is set when the next attempt may start: at first, when the
 	// Connection Attempt Delay has passed since the last start, and when
@@ -293,6 +309,11 @@ func (r *Resolver) race(ctx context.Context, f *feed, n int) (*Race, error) {
 loop:
 	for len(race.Winners) < n {
 		wake := f.changed()
+		// Read before pick: a feed complete then was picked from whole.
+		// Read after, a tier that added usable candidates and ended in
+		// between would send the race to its last resort, a relay in
+		// hold-down, ahead of them.
+		complete := f.complete()
 		if f.isNoRelay() {
 			err = fmt.Errorf("%w (type-0 AMTRELAY record, RFC 8777 §4.2.3)", ErrNoRelay)
 			break
@@ -307,7 +328,7 @@ loop:
 				continue
 			}
 		}
-		if running == 0 && f.complete() {
+		if running == 0 && complete {
 			if !lastResort {
 				// Nothing usable is left: try what is held down, rather
 				// than fail, unless HoldDown.Add holds it.
