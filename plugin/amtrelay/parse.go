@@ -1,8 +1,10 @@
 package amtrelay
 
 import (
+	"maps"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,44 +88,22 @@ func parse(c *caddy.Controller) (*AMTRelay, error) {
 
 // property parses one line of the block.
 func (cfg *config) property(c *caddy.Controller) error {
+	var err error
 	switch c.Val() {
 	case "relay":
 		return cfg.parseRelay(c)
 	case "source":
 		return cfg.parseSource(c)
 	case "policy":
-		p, err := parsePolicy(c)
-		if err != nil {
-			return err
-		}
-		cfg.policy = p
+		cfg.policy, err = parsePolicy(c)
 	case "answer":
-		n, err := parseAnswer(c)
-		if err != nil {
-			return err
-		}
-		cfg.answer = n
+		cfg.answer, err = parseAnswer(c)
+	case "any-limit":
+		cfg.anyLimit, err = parseAnswer(c)
 	case "ttl":
-		args := c.RemainingArgs()
-		if len(args) != 1 {
-			return c.ArgErr()
-		}
-		ttl, err := strconv.ParseUint(args[0], 10, 32)
-		if err != nil || ttl == 0 || ttl > maxTTL {
-			return c.Errf("ttl '%s' must be a number of seconds from 1 to %d", args[0], maxTTL)
-		}
-		cfg.ttl = uint32(ttl)
+		return cfg.parseTTL(c)
 	case "ns":
-		args := c.RemainingArgs()
-		if len(args) == 0 {
-			return c.ArgErr()
-		}
-		for _, n := range args {
-			if _, ok := dns.IsDomainName(n); !ok {
-				return c.Errf("ns '%s' is not a domain name", n)
-			}
-			cfg.ns = append(cfg.ns, plugin.Name(n).Normalize())
-		}
+		return cfg.parseNS(c)
 	case "fallthrough":
 		cfg.fall.SetZonesFromArgs(c.RemainingArgs())
 	case "geoip":
@@ -139,37 +119,58 @@ func (cfg *config) property(c *caddy.Controller) error {
 			return c.ArgErr()
 		}
 		cfg.explain = true
-	case "any-limit":
-		n, err := parseAnswer(c)
-		if err != nil {
-			return err
-		}
-		cfg.anyLimit = n
 	case "readiness":
-		args := c.RemainingArgs()
-		if len(args) != 1 {
-			return c.ArgErr()
-		}
-		switch args[0] {
-		case "first-round":
-			cfg.strictReady = false
-		case "strict":
-			cfg.strictReady = true
-		default:
-			return c.Errf("readiness '%s' must be first-round or strict", args[0])
-		}
+		cfg.strictReady, err = oneOf(c, map[string]bool{"first-round": false, "strict": true})
 	case "all-down":
-		args := c.RemainingArgs()
-		if len(args) != 1 {
-			return c.ArgErr()
-		}
-		action, ok := allDownKeywords[args[0]]
-		if !ok {
-			return c.Errf("all-down '%s' must be fail-open, no-relay or servfail", args[0])
-		}
-		cfg.allDown = action
+		cfg.allDown, err = oneOf(c, allDownKeywords)
 	default:
 		return c.Errf("unknown property '%s'", c.Val())
+	}
+	return err
+}
+
+// oneOf reads a property's single keyword argument, one of the keys of
+// choices, and returns its value.
+func oneOf[T any](c *caddy.Controller, choices map[string]T) (T, error) {
+	var zero T
+	prop := c.Val()
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return zero, c.ArgErr()
+	}
+	v, ok := choices[args[0]]
+	if !ok {
+		names := slices.Sorted(maps.Keys(choices))
+		return zero, c.Errf("%s '%s' must be %s or %s", prop, args[0], strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
+	}
+	return v, nil
+}
+
+// parseTTL reads `ttl SECONDS`.
+func (cfg *config) parseTTL(c *caddy.Controller) error {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return c.ArgErr()
+	}
+	ttl, err := strconv.ParseUint(args[0], 10, 32)
+	if err != nil || ttl == 0 || ttl > maxTTL {
+		return c.Errf("ttl '%s' must be a number of seconds from 1 to %d", args[0], maxTTL)
+	}
+	cfg.ttl = uint32(ttl)
+	return nil
+}
+
+// parseNS reads `ns NAME...`.
+func (cfg *config) parseNS(c *caddy.Controller) error {
+	args := c.RemainingArgs()
+	if len(args) == 0 {
+		return c.ArgErr()
+	}
+	for _, n := range args {
+		if _, ok := dns.IsDomainName(n); !ok {
+			return c.Errf("ns '%s' is not a domain name", n)
+		}
+		cfg.ns = append(cfg.ns, plugin.Name(n).Normalize())
 	}
 	return nil
 }
