@@ -13,10 +13,7 @@ import (
 // rank.
 func TestSeedFollowsFirstRank(t *testing.T) {
 	a := startedHandler(t, closestCorefile, geotest.Example)
-	m := new(dns.Msg).SetQuestion("amt.12.100.51.198.in-addr.arpa.", dns.TypeA)
-	m.SetEdns0(1232, false)
-	m.IsEdns0().Option = []dns.EDNS0{ecsOpt(t, "203.0.113.128/26")}
-	r := serveFrom(t, a, m, "127.0.0.1")
+	r := askName(t, a, "amt.12.100.51.198.in-addr.arpa.", dns.TypeA, "127.0.0.1", "203.0.113.128/26")
 	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.3" {
 		t.Errorf("seed A from Melbourne: %v", r.Answer)
 	}

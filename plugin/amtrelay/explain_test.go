@@ -11,10 +11,7 @@ import (
 
 func TestExplainTXT(t *testing.T) {
 	a := startedHandler(t, closestCorefile, geotest.Example)
-	m := new(dns.Msg).SetQuestion("_explain.12.100.51.198.in-addr.arpa.", dns.TypeTXT)
-	m.SetEdns0(1232, false)
-	m.IsEdns0().Option = []dns.EDNS0{ecsOpt(t, "203.0.113.64/26")}
-	r := serveFrom(t, a, m, "127.0.0.1")
+	r := askName(t, a, "_explain.12.100.51.198.in-addr.arpa.", dns.TypeTXT, "127.0.0.1", "203.0.113.64/26")
 	if len(r.Answer) != 1 {
 		t.Fatalf("answer %v", r)
 	}

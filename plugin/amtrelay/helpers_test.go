@@ -98,7 +98,14 @@ func startedHandler(t testing.TB, corefile string, places []geotest.Place) *AMTR
 func ask(t testing.TB, a *AMTRelay, source, from, ecs string) *dns.Msg {
 	t.Helper()
 	name, _ := dns.ReverseAddr(source)
-	m := new(dns.Msg).SetQuestion(name, dns.TypeAMTRELAY)
+	return askName(t, a, name, dns.TypeAMTRELAY, from, ecs)
+}
+
+// askName sends a query for qname and qtype from client (an address),
+// with an ECS option for ecs ("" for none), and returns the reply.
+func askName(t testing.TB, a *AMTRelay, qname string, qtype uint16, from, ecs string) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg).SetQuestion(qname, qtype)
 	if ecs != "" {
 		m.SetEdns0(1232, false)
 		m.IsEdns0().Option = append(m.IsEdns0().Option, ecsOpt(t, ecs))
