@@ -4,6 +4,9 @@
 // gateway side of those exchanges: Discover and Query over an unconnected
 // socket, DiscoverConn and QueryConn over one connected to the relay, on
 // which ICMP errors such as port unreachable end the exchange at once.
+// It also encodes and decodes the Membership Update (§5.1.5) with its
+// IGMPv3 or MLDv2 report, and the Multicast Data message (§5.1.6), whose
+// UDP datagram ParseData decapsulates without allocating.
 //
 // The amtrelay plugin's health probe and the gatewayresolver's Happy
 // Eyeballs race both use this one implementation. It imports only the
