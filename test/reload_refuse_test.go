@@ -48,7 +48,7 @@ func TestEmptyCorefileRefusedAtReload(t *testing.T) {
 	}
 	cmd := exec.Command(bin, "-conf", path)
 	cmd.Dir = dir
-	out := &strings.Builder{}
+	out := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -32,19 +32,20 @@ func FreePort(t testing.TB) int {
 	return 0
 }
 
-// syncBuffer collects a daemon's output for error messages.
-type syncBuffer struct {
+// SyncBuffer collects a process's output, safe to read while the process
+// writes it (os/exec copies output in a goroutine of its own).
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -54,7 +55,7 @@ func (s *syncBuffer) String() string {
 // until a DNS server answers on addr (any rcode), for at most Patience.
 func startDaemon(t testing.TB, name, addr string, cmd *exec.Cmd) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)

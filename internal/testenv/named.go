@@ -93,7 +93,7 @@ controls { };
 
 // runNamed starts named and waits for it to answer the SOA of each zone.
 func runNamed(named, conf, addr string, zones []string) (stop func(), log func() string, err error) {
-	var out syncBuffer
+	var out SyncBuffer
 	cmd := exec.Command(named, "-g", "-4", "-n", "1", "-c", conf)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
