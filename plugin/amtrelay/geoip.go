@@ -177,16 +177,7 @@ func (g *geoDB) check() bool {
 func (g *geoDB) run(ctx context.Context) {
 	geoAges.add(g)
 	defer geoAges.remove(g)
-	t := time.NewTicker(g.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			g.check()
-		}
-	}
+	every(ctx, g.interval, func() { g.check() })
 }
 
 // ready is true: the database, or the error that it could not load, is

@@ -94,16 +94,7 @@ func (w *locationWatch) evaluate(now time.Time) bool {
 
 // run evaluates every bucket length until ctx ends.
 func (w *locationWatch) run(ctx context.Context) {
-	t := time.NewTicker(locationBucketLen)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			w.evaluate(w.now())
-		}
-	}
+	every(ctx, locationBucketLen, func() { w.evaluate(w.now()) })
 }
 
 // ready is true: the watch only reports.

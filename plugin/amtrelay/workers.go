@@ -3,6 +3,7 @@ package amtrelay
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // worker is a background task of one server block: the GeoIP watcher
@@ -63,4 +64,19 @@ func (ws *workers) ready() bool {
 		}
 	}
 	return true
+}
+
+// every calls f every interval until ctx ends: the loop of the workers
+// that check something on a fixed period.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
 }

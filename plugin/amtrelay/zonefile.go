@@ -170,16 +170,7 @@ type zonefileWorker struct {
 }
 
 func (w zonefileWorker) run(ctx context.Context) {
-	t := time.NewTicker(w.z.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			w.z.check(w.within)
-		}
-	}
+	every(ctx, w.z.interval, func() { w.z.check(w.within) })
 }
 
 func (w zonefileWorker) ready() bool { return true }
