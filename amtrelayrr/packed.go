@@ -17,6 +17,8 @@ type Packed struct {
 	tail         string
 	byPrecedence [packedCached]string
 	configured   string
+	// wire is the RDATA in wire form, at the configured precedence.
+	wire []byte
 }
 
 // packedCached is how many precedence values (0, 1, ...) Packed keeps
@@ -37,7 +39,7 @@ func (r Relay) PackOnce() (*Packed, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Packed{relay: r, tail: hex.EncodeToString(b[1:])}
+	p := &Packed{relay: r, tail: hex.EncodeToString(b[1:]), wire: b}
 	for i := range p.byPrecedence {
 		p.byPrecedence[i] = hexOctet[i] + p.tail
 	}
@@ -65,3 +67,14 @@ func (p *Packed) RR(hdr dns.RR_Header, precedence uint8) dns.RR {
 	hdr.Rdlength = 0
 	return &dns.RFC3597{Hdr: hdr, Rdata: rdata}
 }
+
+// AppendRDATA appends the relay's RDATA in wire form at the given
+// precedence to b (RFC 8777 §4.2), for a server that packs its answers
+// itself. A type-3 relay's name is in uncompressed form, as §4.2.3 wants.
+func (p *Packed) AppendRDATA(b []byte, precedence uint8) []byte {
+	b = append(b, precedence)
+	return append(b, p.wire[1:]...)
+}
+
+// RDLength is the length of the RDATA AppendRDATA appends.
+func (p *Packed) RDLength() int { return len(p.wire) }

@@ -38,6 +38,14 @@ func TestPackedRR(t *testing.T) {
 			if err != nil || back.String() != want.String() {
 				t.Errorf("%s at precedence %d decodes to %v, %v", s, prec, back, err)
 			}
+			wire := p.AppendRDATA([]byte{0xff}, prec)[1:]
+			wantWire, _ := want.Pack()
+			if string(wire) != string(wantWire) || len(wire) != p.RDLength() {
+				t.Errorf("%s at precedence %d: AppendRDATA %x (RDLength %d), want %x", s, prec, wire, p.RDLength(), wantWire)
+			}
+			if back, err := Unpack(wire); err != nil || back.String() != want.String() {
+				t.Errorf("%s at precedence %d: AppendRDATA unpacks to %v, %v", s, prec, back, err)
+			}
 		}
 	}
 	if _, err := (Relay{Type: TypeIPv4}).PackOnce(); err == nil {

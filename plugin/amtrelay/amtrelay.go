@@ -38,6 +38,9 @@ type AMTRelay struct {
 	anyLimit int
 	// blockZones are the server block's zones, for the zone label.
 	blockZones []string
+	// writesBytes is set when positive answers may be packed here and
+	// written as bytes (writepacked.go).
+	writesBytes bool
 	// strictReady makes Ready say whether there is anything to offer.
 	strictReady bool
 	// health probes the relays, when the Corefile asks for it; workers
@@ -89,11 +92,13 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 		}
 		rq.ranking, rq.ranked = rk, true
 	}
-	m := a.reply(&rq)
+	rq.countECS()
 	if rq.ranked && clog.D.Value() {
 		log.Debugf("%s %s: %s", rq.qname, dns.TypeToString[rq.qtype], strings.Join(explainLines(&rq), "; "))
 	}
-	w.WriteMsg(m)
+	if !a.writePacked(w, &rq) {
+		w.WriteMsg(a.reply(&rq))
+	}
 	return dns.RcodeSuccess, nil
 }
 

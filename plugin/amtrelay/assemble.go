@@ -33,6 +33,8 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 		}
 	}
 
+	locateGroups(groups)
+
 	zones, err := cfg.zones(serverBlockKeys, prefixes)
 	if err != nil {
 		return nil, err
@@ -113,7 +115,6 @@ func (cfg *config) assembleGroup(sd sourceDirective) error {
 		return sd.pos.errorf("%v", err)
 	}
 	g.policy = p
-	g.locate()
 	return nil
 }
 

@@ -26,15 +26,9 @@ func newPoint(lat, lon float64) (point, error) {
 	return point{lat: lat, lon: lon, x: math.Cos(φ) * math.Cos(λ), y: math.Cos(φ) * math.Sin(λ), z: math.Sin(φ)}, nil
 }
 
-// cosAngle is the cosine of the central angle between p and q: larger is
-// nearer. It orders points by distance without trigonometry.
-func (p point) cosAngle(q point) float64 { return p.x*q.x + p.y*q.y + p.z*q.z }
-
 // distanceKm is the great-circle distance between p and q, computed from
 // the chord between their unit vectors (numerically sound at every
-// distance, unlike acos of the dot product near 0).
+// distance, unlike acos of the dot product near 0), as nearIndex does.
 func (p point) distanceKm(q point) float64 {
-	dx, dy, dz := p.x-q.x, p.y-q.y, p.z-q.z
-	chord := math.Sqrt(dx*dx + dy*dy + dz*dz)
-	return 2 * earthRadiusKm * math.Asin(math.Min(1, chord/2))
+	return kmFromChord2(chord2([3]float64{p.x, p.y, p.z}, [3]float64{q.x, q.y, q.z}))
 }

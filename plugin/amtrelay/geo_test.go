@@ -38,9 +38,10 @@ func TestDistance(t *testing.T) {
 			t.Errorf("%s: not symmetric", tc.name)
 		}
 	}
-	// cosAngle orders like distance.
-	if !(cambridge.cosAngle(chicago) > cambridge.cosAngle(sydney)) {
-		t.Error("cosAngle does not order Chicago before Sydney from Cambridge")
+	// The squared chord, which nearIndex orders by, orders like distance.
+	v := func(p point) [3]float64 { return [3]float64{p.x, p.y, p.z} }
+	if !(chord2(v(cambridge), v(chicago)) < chord2(v(cambridge), v(sydney))) {
+		t.Error("chord2 does not order Chicago before Sydney from Cambridge")
 	}
 }
 

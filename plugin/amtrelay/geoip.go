@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"sync/atomic"
@@ -53,7 +54,11 @@ func statFile(path string) fileState {
 
 // geoReader is one loaded database and the file state it came from.
 type geoReader struct {
-	db   *geoip2.Reader
+	db *geoip2.Reader
+	// mmdb reads the same bytes for lookups: decoding only the
+	// coordinates, rather than geoip2's whole City record, costs a query
+	// no allocation.
+	mmdb *maxminddb.Reader
 	file fileState
 }
 
@@ -70,18 +75,33 @@ type location struct {
 // for a, known is false but network still says which network that holds
 // for.
 func (r *geoReader) lookup(a netip.Addr) location {
-	city, err := r.db.City(a)
-	if err != nil || city == nil {
+	res := r.mmdb.Lookup(a)
+	if res.Err() != nil {
 		return location{}
 	}
-	l := location{network: city.Traits.Network}
-	if city.Location.Latitude == nil || city.Location.Longitude == nil {
+	// Not found, the network is the empty one around a.
+	l := location{network: res.Prefix()}
+	if !res.Found() {
 		return l
 	}
-	if p, err := newPoint(*city.Location.Latitude, *city.Location.Longitude); err == nil {
+	var rec cityCoordinates
+	rec.Location.Latitude, rec.Location.Longitude = math.NaN(), math.NaN()
+	if err := res.Decode(&rec); err != nil {
+		return l
+	}
+	if p, err := newPoint(rec.Location.Latitude, rec.Location.Longitude); err == nil {
 		l.p, l.known = p, true
 	}
 	return l
+}
+
+// cityCoordinates is the part of a City record (GeoIP2 and GeoLite2 City
+// format) that a lookup reads. A coordinate the record lacks stays NaN.
+type cityCoordinates struct {
+	Location struct {
+		Latitude  float64 `maxminddb:"latitude"`
+		Longitude float64 `maxminddb:"longitude"`
+	} `maxminddb:"location"`
 }
 
 // loadGeo reads and checks the database at path.
@@ -107,7 +127,11 @@ func loadGeo(path string) (*geoReader, error) {
 			return nil, fmt.Errorf("database type %q is not a City database", db.Metadata().DatabaseType)
 		}
 	}
-	return &geoReader{db: db, file: fileState{modTime: fi.ModTime(), size: fi.Size()}}, nil
+	mmdb, err := maxminddb.OpenBytes(b)
+	if err != nil {
+		return nil, err
+	}
+	return &geoReader{db: db, mmdb: mmdb, file: fileState{modTime: fi.ModTime(), size: fi.Size()}}, nil
 }
 
 // verifyGeo checks the whole file before it is used: a truncated or

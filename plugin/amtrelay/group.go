@@ -1,6 +1,9 @@
 package amtrelay
 
-import "sync/atomic"
+import (
+	"fmt"
+	"sync/atomic"
+)
 
 // group is what one `source` directive configures: the relays that have
 // multicast connectivity to its prefixes and the policy that chooses among
@@ -22,21 +25,38 @@ type group struct {
 	limit int
 	pos   position
 
-	// placed holds the relays' places for distance scans; replaced when
-	// the GeoIP database moves relays.
-	placed atomic.Pointer[[]place]
+	// index finds the nearest relays; replaced when the GeoIP database
+	// moves relays.
+	index atomic.Pointer[nearIndex]
 }
 
-// places returns where the group's relays are, in group order.
-func (g *group) places() []place {
-	if p := g.placed.Load(); p != nil {
-		return *p
+// nearest returns up to k relays of the group that q may hand out,
+// nearest the client first (see nearIndex.nearest).
+func (q *query) nearest(k int) (ranked []near, home *relay) {
+	return q.group.index.Load().nearest(q, k)
+}
+
+// locateGroups builds the nearest-relay index of each group, from where
+// the relays are now, off the query path: queries keep the old index
+// until the new one is stored. Groups with the same relays share one.
+func locateGroups(groups []*group) {
+	built := map[string]*nearIndex{}
+	for _, g := range groups {
+		key := relayListKey(g.relays)
+		ix := built[key]
+		if ix == nil {
+			ix = newNearIndex(g.relays)
+			built[key] = ix
+		}
+		g.index.Store(ix)
 	}
-	return nil
 }
 
-// locate records where the group's relays are now.
-func (g *group) locate() {
-	p := placesOf(g.relays)
-	g.placed.Store(&p)
+// relayListKey identifies a list of relays by the relays' identities.
+func relayListKey(relays []*relay) string {
+	b := make([]byte, 0, 8*len(relays))
+	for _, r := range relays {
+		b = fmt.Appendf(b, "%p,", r)
+	}
+	return string(b)
 }

@@ -42,7 +42,8 @@ func newLocationWatch() *locationWatch { return &locationWatch{now: time.Now} }
 // record counts one query of a location policy at now.
 func (w *locationWatch) record(now time.Time, located bool, server string) {
 	if s := w.server.Load(); s == nil || *s != server {
-		w.server.Store(&server)
+		label := server // only here does the label go to the heap
+		w.server.Store(&label)
 	}
 	slot := now.UnixNano() / int64(locationBucketLen)
 	b := &w.buckets[slot%locationBuckets]

@@ -1,187 +1,251 @@
 package amtrelay
 
 import (
-	"hash/maphash"
 	"math"
 
-	"github.com/coredns/coredns/plugin/pkg/cache"
+	"gonum.org/v1/gonum/spatial/kdtree"
 )
 
-// defaultRankCacheSize bounds the rankings kept per server block. Entries
-// are keyed by group and client location (a GeoIP record), of which real
-// databases hold about a hundred thousand.
-const defaultRankCacheSize = 10000
-
-// rankCache remembers distance orders per (group, client location), so
-// that with thousands of relays a query does not scan them all. Entries
-// carry the selector generation they were computed in; any change of relay
-// health, drain, load or GeoIP database moves the generation on and so
-// retires them.
-type rankCache struct {
-	entries *cache.Cache[*rankEntry]
-	seed    maphash.Seed
+// nearIndex finds the relays of one list nearest a client, at a cost that
+// grows with the logarithm of the list's length, not with the length,
+// and that does not depend on having seen the client before: there is no
+// cache to miss. It holds only where the relays are. Health, drain and
+// load are read when a query walks the index, so a relay changing state
+// does not invalidate it; it is rebuilt (off the query path, then
+// swapped in) only when relays move: at startup, on a GeoIP reload, or
+// when a load order is rebuilt (policy least-load).
+//
+// Relays at one point form a site, the k-d tree's element (gonum's
+// spatial/kdtree, over unit vectors in 3-D: the nearest by chord is the
+// nearest on the sphere). Lists of up to scanLimit relays are scanned
+// instead: for them a scan is faster than a tree.
+type nearIndex struct {
+	relays []*relay
+	// pl is where each relay is, in list order.
+	pl []place
+	// tree holds the sites; nil when the list is scanned.
+	tree *kdtree.Tree
+	// unlocated are the indices of relays with no location, in order.
+	unlocated []int
 }
 
-type rankEntry struct {
-	key        rankKey
-	generation uint64
-	ranked     []near
-	home       *relay
-}
+// scanLimit is the longest list scanned rather than searched in a tree.
+const scanLimit = 32
 
 // near is a relay and its great-circle distance from the client, NaN
-// when the relay has no location. Keeping the distance with the relay
-// spares a query from reading the relay's location again.
+// when the relay has no location.
 type near struct {
 	relay *relay
 	km    float64
 }
 
-// rankKey is what an order depends on besides the generation.
-type rankKey struct {
-	group        *group
-	lat, lon     float64
-	k            int
-	policy       string
-	ignoreHealth bool
-	// step and snapshot narrow least-load's key to one load step of one
-	// load snapshot.
-	step     float64
-	snapshot uint64
-}
-
-func newRankCache(size int) *rankCache {
-	return &rankCache{entries: cache.New[*rankEntry](size), seed: maphash.MakeSeed()}
-}
-
-func (c *rankCache) hash(k rankKey) uint64 {
-	var h maphash.Hash
-	h.SetSeed(c.seed)
-	var b [8]byte
-	for _, v := range []uint64{math.Float64bits(k.lat), math.Float64bits(k.lon), uint64(k.k), uint64(k.group.id), math.Float64bits(k.step), k.snapshot} {
-		for i := range b {
-			b[i] = byte(v >> (8 * i))
-		}
-		h.Write(b[:])
-	}
-	h.WriteString(k.policy)
-	if k.ignoreHealth {
-		h.WriteByte(1)
-	}
-	return h.Sum64()
-}
-
-// get returns the cached entry for k in generation gen, or computes and
-// stores it.
-func (c *rankCache) get(k rankKey, gen uint64, compute func() ([]near, *relay)) ([]near, *relay) {
-	h := c.hash(k)
-	if e, ok := c.entries.Get(h); ok && e.generation == gen && e.key == k {
-		return e.ranked, e.home
-	}
-	ranked, home := compute()
-	c.entries.Add(h, &rankEntry{key: k, generation: gen, ranked: ranked, home: home})
-	return ranked, home
-}
-
-// key returns the cache key of the client's location for policy and k.
-func (q *query) key(policy string, k int) rankKey {
-	key := rankKey{group: q.group, k: k, policy: policy, ignoreHealth: q.ignoreHealth, lat: unknownCoordinate, lon: unknownCoordinate}
-	if q.loc.known {
-		key.lat, key.lon = q.loc.p.lat, q.loc.p.lon
-	}
-	return key
-}
-
-// unknownCoordinate stands for "no client location" in cache keys.
-const unknownCoordinate = 1000
-
-// nearest returns up to k relays of the group that q may hand out,
-// nearest to the client first (ties in Corefile order), followed, if
-// fewer than k have a location, by relays without one in Corefile order.
-// home is the nearest relay that is not drained, whether up or down: the
-// site the client would use if all were well. The client must have a
-// location.
-func (q *query) nearest(k int) (ranked []near, home *relay) {
-	return q.sel.cache.get(q.key("nearest", k), q.sel.generation.Load(), func() ([]near, *relay) {
-		return q.scanNearestIn(q.group.relays, q.group.places(), k)
-	})
-}
-
 // place is where one relay of a list is, as a unit vector, with what a
-// scan needs to know without reading the relay itself.
+// search needs to know without reading the relay itself.
 type place struct {
-	x, y, z float64
+	v       [3]float64
 	located bool
 	drained bool
 }
 
-// placesOf lays out the locations of relays contiguously, in their order,
-// so that a scan over thousands of relays reads 32 bytes per relay and
-// follows no pointer until a relay is among the nearest.
-func placesOf(relays []*relay) []place {
-	out := make([]place, len(relays))
+// newNearIndex lays out where relays are. Relays at exactly the same
+// point share a site, so ties between them keep list order.
+func newNearIndex(relays []*relay) *nearIndex {
+	ix := &nearIndex{relays: relays, pl: make([]place, len(relays))}
+	bySite := map[[3]float64]*site{}
+	var sites siteList
 	for i, r := range relays {
 		p, ok := r.location()
-		out[i] = place{x: p.x, y: p.y, z: p.z, located: ok, drained: r.drained}
+		ix.pl[i] = place{v: [3]float64{p.x, p.y, p.z}, located: ok, drained: r.drained}
+		if !ok {
+			ix.unlocated = append(ix.unlocated, i)
+			continue
+		}
+		s := bySite[ix.pl[i].v]
+		if s == nil {
+			s = &site{v: ix.pl[i].v}
+			bySite[s.v] = s
+			sites = append(sites, s)
+		}
+		s.members = append(s.members, i)
 	}
-	return out
+	if len(relays)-len(ix.unlocated) > scanLimit {
+		ix.tree = kdtree.New(sites, false)
+	}
+	return ix
 }
 
-// scanNearestIn is nearest without the cache, over relays (whose places
-// are pl, in the same order): one pass, keeping the k nearest in a small
-// sorted slice.
-func (q *query) scanNearestIn(relays []*relay, pl []place, k int) ([]near, *relay) {
-	if len(pl) != len(relays) {
-		pl = placesOf(relays)
+// nearest returns up to k relays that q may hand out, nearest to the
+// client first, ties in list order, followed, if fewer than k have a
+// location, by relays without one in list order. home is the nearest
+// relay that is not drained, whether up or down: the site the client
+// would use if all were well (nil if none has a location). The client
+// must have a location.
+func (ix *nearIndex) nearest(q *query, k int) (ranked []near, home *relay) {
+	var buf [16]nearEntry
+	best := buf[:0]
+	if k > len(buf) {
+		best = make([]nearEntry, 0, k)
 	}
-	type candidate struct {
-		i   int
-		cos float64
-	}
-	best := make([]candidate, 0, k)
-	home := -1
-	homeCos := math.Inf(-1)
+	set := nearSet{k: k, best: best, home: -1, homeD2: math.Inf(1), ix: ix, q: q}
 	c := q.loc.p
-	for i := range pl {
-		e := &pl[i]
-		if !e.located {
-			continue
+	client := [3]float64{c.x, c.y, c.z}
+	if ix.tree == nil {
+		for i := range ix.pl {
+			if ix.pl[i].located {
+				set.offer(i, chord2(client, ix.pl[i].v))
+			}
 		}
-		cos := c.x*e.x + c.y*e.y + c.z*e.z
-		if !e.drained && cos > homeCos {
-			home, homeCos = i, cos
-		}
-		// Only a relay that would make the k nearest is read.
-		if (len(best) == k && cos <= best[k-1].cos) || !q.eligible(relays[i]) {
-			continue
-		}
-		j := len(best)
-		if j < k {
-			best = append(best, candidate{})
-		} else {
-			j = k - 1
-		}
-		for ; j > 0 && best[j-1].cos < cos; j-- {
-			best[j] = best[j-1]
-		}
-		best[j] = candidate{i, cos}
+	} else {
+		set.search(ix.tree.Root, client)
 	}
 	out := make([]near, 0, k)
-	for _, n := range best {
-		p, _ := relays[n.i].location()
-		out = append(out, near{relays[n.i], c.distanceKm(p)})
+	for _, e := range set.best {
+		out = append(out, near{ix.relays[e.i], kmFromChord2(e.d2)})
 	}
-	for i, r := range relays {
+	for _, i := range ix.unlocated {
 		if len(out) == k {
 			break
 		}
-		if !pl[i].located && q.eligible(r) {
-			out = append(out, near{r, math.NaN()})
+		if q.eligible(ix.relays[i]) {
+			out = append(out, near{ix.relays[i], math.NaN()})
 		}
 	}
-	var homeRelay *relay
-	if home >= 0 {
-		homeRelay = relays[home]
+	if set.home >= 0 {
+		home = ix.relays[set.home]
 	}
-	return out, homeRelay
+	return out, home
+}
+
+// nearSet keeps the k best relays a search has offered, in order, in
+// best, whose capacity is at least k.
+type nearSet struct {
+	k      int
+	best   []nearEntry
+	home   int
+	homeD2 float64
+	ix     *nearIndex
+	q      *query
+}
+
+// nearEntry is relay i of the list at squared chord d2 from the client.
+type nearEntry struct {
+	i  int
+	d2 float64
+}
+
+// before orders entries by distance, then list order.
+func (e nearEntry) before(f nearEntry) bool { return e.d2 < f.d2 || (e.d2 == f.d2 && e.i < f.i) }
+
+// bound is the squared distance beyond which nothing can enter the set.
+func (s *nearSet) bound() float64 {
+	if len(s.best) < s.k {
+		return math.Inf(1)
+	}
+	return s.best[s.k-1].d2
+}
+
+// offer considers relay i at squared chord d2.
+func (s *nearSet) offer(i int, d2 float64) {
+	e := nearEntry{i, d2}
+	if !s.ix.pl[i].drained && e.before(nearEntry{s.home, s.homeD2}) {
+		s.home, s.homeD2 = i, d2
+	}
+	if s.k == 0 || (len(s.best) == s.k && !e.before(s.best[s.k-1])) || !s.q.eligible(s.ix.relays[i]) {
+		return
+	}
+	j := len(s.best)
+	if j < s.k {
+		s.best = s.best[:j+1] // within its capacity, k
+	} else {
+		j = s.k - 1
+	}
+	for ; j > 0 && e.before(s.best[j-1]); j-- {
+		s.best[j] = s.best[j-1]
+	}
+	s.best[j] = e
+}
+
+// search walks the tree from root, nearest side first, entering the far
+// side of a splitting plane only when something there can still enter the
+// set (at equal distance too, so that ties keep list order). It keeps its
+// own stack of far sides, so that nothing of a query escapes to the heap.
+func (s *nearSet) search(root *kdtree.Node, client [3]float64) {
+	type farSide struct {
+		n *kdtree.Node
+		// d2 is the squared distance from the client to its plane.
+		d2 float64
+	}
+	var buf [64]farSide
+	stack := append(buf[:0], farSide{root, 0})
+	for len(stack) > 0 {
+		f := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if f.d2 > s.bound() {
+			continue
+		}
+		for n := f.n; n != nil; {
+			st := n.Point.(*site)
+			d2 := chord2(client, st.v)
+			for _, i := range st.members {
+				s.offer(i, d2)
+			}
+			diff := client[n.Plane] - st.v[n.Plane]
+			near, far := n.Left, n.Right
+			if diff > 0 {
+				near, far = far, near
+			}
+			if far != nil {
+				stack = append(stack, farSide{far, diff * diff})
+			}
+			n = near
+		}
+	}
+}
+
+// chord2 is the squared chord between two unit vectors: it orders points
+// by great-circle distance.
+func chord2(a, b [3]float64) float64 {
+	dx, dy, dz := a[0]-b[0], a[1]-b[1], a[2]-b[2]
+	return dx*dx + dy*dy + dz*dz
+}
+
+// kmFromChord2 is the great-circle distance of a squared chord between
+// unit vectors.
+func kmFromChord2(d2 float64) float64 {
+	return 2 * earthRadiusKm * math.Asin(math.Min(1, math.Sqrt(d2)/2))
+}
+
+// site is the relays of a list at one point: an element of the k-d tree.
+type site struct {
+	v       [3]float64
+	members []int // relay indices, ascending
+}
+
+// Compare, Dims and Distance make a site a kdtree.Comparable.
+func (s *site) Compare(c kdtree.Comparable, d kdtree.Dim) float64 { return s.v[d] - c.(*site).v[d] }
+func (s *site) Dims() int                                         { return 3 }
+func (s *site) Distance(c kdtree.Comparable) float64              { return chord2(s.v, c.(*site).v) }
+
+// siteList is what kdtree.New builds a tree from.
+type siteList []*site
+
+func (l siteList) Index(i int) kdtree.Comparable         { return l[i] }
+func (l siteList) Len() int                              { return len(l) }
+func (l siteList) Slice(start, end int) kdtree.Interface { return l[start:end] }
+func (l siteList) Pivot(d kdtree.Dim) int {
+	p := sitePlane{l, d}
+	return kdtree.Partition(p, kdtree.MedianOfMedians(p))
+}
+
+// sitePlane sorts sites along one dimension, for kdtree's partitioning.
+type sitePlane struct {
+	sites siteList
+	dim   kdtree.Dim
+}
+
+func (p sitePlane) Len() int           { return len(p.sites) }
+func (p sitePlane) Less(i, j int) bool { return p.sites[i].v[p.dim] < p.sites[j].v[p.dim] }
+func (p sitePlane) Swap(i, j int)      { p.sites[i], p.sites[j] = p.sites[j], p.sites[i] }
+func (p sitePlane) Slice(start, end int) kdtree.SortSlicer {
+	return sitePlane{p.sites[start:end], p.dim}
 }

@@ -15,11 +15,11 @@ import (
 // nearest first, so with no load known at all this is the closest policy.
 // Relays tied on both share a precedence.
 //
-// Cost per query does not grow with the number of relays: the group's
-// relays are kept sorted by load step (rebuilt when loads change, and at
-// most every loadRankTTL while loads can age), and only the steps that
-// fill the answer are looked at; a step of many relays is ordered by
-// distance once per client location and cached.
+// Cost per query grows with the logarithm of the number of relays: the
+// group's relays are kept sorted by load step (rebuilt when loads change,
+// and at most every loadRankTTL while loads can age), only the steps that
+// fill the answer are looked at, and within a step of many relays a
+// nearest-relay index finds the nearest.
 type leastLoadPolicy struct {
 	loads *loadSnapshots
 }
@@ -35,10 +35,6 @@ const unknownLoadStep = math.MaxInt32
 // can age into "unknown" without any event to say so.
 const loadRankTTL = time.Second
 
-// smallStep is the largest step whose relays are sorted by distance on
-// every query rather than through the ranking cache.
-const smallStep = 32
-
 // loadStep is utilisation in whole percent, or unknownLoadStep.
 func loadStep(u float64) float64 {
 	if math.IsNaN(u) {
@@ -49,7 +45,6 @@ func loadStep(u float64) float64 {
 
 // loadOrder is a group's relays grouped by load step, lowest first.
 type loadOrder struct {
-	id          uint64 // distinguishes snapshots in cache keys
 	generation  uint64 // the selector's generation it was built in
 	built       time.Time
 	steps       []loadStepGroup
@@ -59,14 +54,13 @@ type loadOrder struct {
 type loadStepGroup struct {
 	step   float64
 	relays []*relay // in Corefile order
-	places []place  // where relays are, for steps of more than one
+	index  *nearIndex
 }
 
 // loadSnapshots holds a source's current loadOrder.
 type loadSnapshots struct {
 	current atomic.Pointer[loadOrder]
 	mu      sync.Mutex
-	ids     atomic.Uint64
 }
 
 // loadOrder returns the group's relays by load step, rebuilding the
@@ -90,7 +84,7 @@ func (s *loadSnapshots) order(q *query) *loadOrder {
 		return now
 	}
 	byStep := map[float64][]*relay{}
-	snap := &loadOrder{id: s.ids.Add(1), generation: gen, built: q.now}
+	snap := &loadOrder{generation: gen, built: q.now}
 	for _, r := range g.relays {
 		s := loadStep(q.utilisation(r))
 		byStep[s] = append(byStep[s], r)
@@ -101,7 +95,7 @@ func (s *loadSnapshots) order(q *query) *loadOrder {
 	for s, rs := range byStep {
 		sg := loadStepGroup{step: s, relays: rs}
 		if len(rs) > 1 {
-			sg.places = placesOf(rs)
+			sg.index = newNearIndex(rs)
 		}
 		snap.steps = append(snap.steps, sg)
 	}
@@ -127,12 +121,8 @@ func (p leastLoadPolicy) rank(q *query) ranking {
 			for _, r := range firstEligible(q, sg.relays, need) {
 				picked = append(picked, near{r, q.distanceTo(r)})
 			}
-		case len(sg.relays) <= smallStep:
-			picked, _ = q.scanNearestIn(sg.relays, sg.places, need)
 		default:
-			key := q.key("least-load", need)
-			key.step, key.snapshot = sg.step, snap.id
-			picked, _ = q.sel.cache.get(key, snap.generation, func() ([]near, *relay) { return q.scanNearestIn(sg.relays, sg.places, need) })
+			picked, _ = sg.index.nearest(q, need)
 		}
 		if len(sg.relays) > 1 && len(picked) > 0 {
 			// Distance (or, without a location, Corefile order) chose

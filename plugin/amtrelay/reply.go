@@ -31,11 +31,17 @@ func (a *AMTRelay) reply(rq *dnsRequest) *dns.Msg {
 	if rq.ecs != nil {
 		opt := m.IsEdns0()
 		opt.Option = append(opt.Option, ecsReply(rq.ecs, scope))
-		ecsQueries.WithLabelValues(rq.labels.server, rq.labels.zone, rq.labels.view, rq.client.ecsUse()).Inc()
-	} else {
-		ecsQueries.WithLabelValues(rq.labels.server, rq.labels.zone, rq.labels.view, "none").Inc()
 	}
 	return m
+}
+
+// countECS counts how the query's ECS option was used.
+func (rq *dnsRequest) countECS() {
+	use := "none"
+	if rq.ecs != nil {
+		use = rq.client.ecsUse()
+	}
+	ecsQueries.WithLabelValues(rq.labels.server, rq.labels.zone, rq.labels.view, use).Inc()
 }
 
 // ecsScope is the SCOPE PREFIX-LENGTH of a positive answer (RFC 7871

@@ -56,6 +56,7 @@ func setup(c *caddy.Controller) error {
 // block is assembled.
 func (a *AMTRelay) checkServerBlock(config *dnsserver.Config) error {
 	a.setServerLabel(serverLabel(config))
+	a.writesBytes = writesBytesSafely(config.Transport, config.Handlers())
 	// The cache plugin keys on name, type, class and the DO and CD bits
 	// only: it would hand one client's tailored answer to every client.
 	if config.Handler("cache") != nil {
@@ -109,9 +110,7 @@ func (a *AMTRelay) geoLoaded(db *geoReader) {
 			r.geo.Store(nil)
 		}
 	}
-	for _, g := range a.groups {
-		g.locate()
-	}
+	locateGroups(a.groups)
 	a.sel.changed()
 }
 
