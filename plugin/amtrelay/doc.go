@@ -64,7 +64,9 @@
 // poller (load.go) are workers (workers.go): each runs until its context
 // ends, says when its first round is done (readiness), and calls the
 // selector's changed (selector.go) when what it watches changes answers.
-// That is the one way cached rankings and load orders are retired.
+// That is the one way load orders are retired. Nothing else is cached:
+// nearest relays come from an index of where relays are (nearest.go), and
+// health, drain and load are read at answer time.
 //
 // # Two departures from CoreDNS habits
 //

@@ -28,11 +28,13 @@ type group struct {
 	// index finds the nearest relays; replaced when the GeoIP database
 	// moves relays.
 	index atomic.Pointer[nearIndex]
+	// scopes widens ECS scopes (closest only; nil until built).
+	scopes atomic.Pointer[scopeTable]
 }
 
 // nearest returns up to k relays of the group that q may hand out,
 // nearest the client first (see nearIndex.nearest).
-func (q *query) nearest(k int) (ranked []near, home *relay) {
+func (q *query) nearest(k int) (ranked []near, home *relay, asIfAllUp bool) {
 	return q.group.index.Load().nearest(q, k)
 }
 

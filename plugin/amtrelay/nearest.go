@@ -78,15 +78,16 @@ func newNearIndex(relays []*relay) *nearIndex {
 // client first, ties in list order, followed, if fewer than k have a
 // location, by relays without one in list order. home is the nearest
 // relay that is not drained, whether up or down: the site the client
-// would use if all were well (nil if none has a location). The client
-// must have a location.
-func (ix *nearIndex) nearest(q *query, k int) (ranked []near, home *relay) {
+// would use if all were well (nil if none has a location). asIfAllUp
+// reports that the answer is the one all relays up would give: no relay
+// that is down was passed over for it. The client must have a location.
+func (ix *nearIndex) nearest(q *query, k int) (ranked []near, home *relay, asIfAllUp bool) {
 	var buf [16]nearEntry
 	best := buf[:0]
 	if k > len(buf) {
 		best = make([]nearEntry, 0, k)
 	}
-	set := nearSet{k: k, best: best, home: -1, homeD2: math.Inf(1), ix: ix, q: q}
+	set := nearSet{k: k, best: best, home: -1, homeD2: math.Inf(1), ix: ix, q: q, passed: nearEntry{math.MaxInt, math.Inf(1)}}
 	c := q.loc.p
 	client := [3]float64{c.x, c.y, c.z}
 	if ix.tree == nil {
@@ -102,18 +103,24 @@ func (ix *nearIndex) nearest(q *query, k int) (ranked []near, home *relay) {
 	for _, e := range set.best {
 		out = append(out, near{ix.relays[e.i], kmFromChord2(e.d2)})
 	}
+	// Fail-open answers (ignoreHealth) list drained relays too: never the
+	// all-up answer.
+	asIfAllUp = !q.ignoreHealth && (set.passed.i == math.MaxInt || (k > 0 && len(set.best) == k && !set.passed.before(set.best[k-1])))
 	for _, i := range ix.unlocated {
 		if len(out) == k {
 			break
 		}
-		if q.eligible(ix.relays[i]) {
-			out = append(out, near{ix.relays[i], math.NaN()})
+		r := ix.relays[i]
+		if q.eligible(r) {
+			out = append(out, near{r, math.NaN()})
+		} else if !r.drained {
+			asIfAllUp = false
 		}
 	}
 	if set.home >= 0 {
 		home = ix.relays[set.home]
 	}
-	return out, home
+	return out, home, asIfAllUp
 }
 
 // nearSet keeps the k best relays a search has offered, in order, in
@@ -125,6 +132,8 @@ type nearSet struct {
 	homeD2 float64
 	ix     *nearIndex
 	q      *query
+	// passed is the nearest relay left out for being down.
+	passed nearEntry
 }
 
 // nearEntry is relay i of the list at squared chord d2 from the client.
@@ -138,7 +147,7 @@ func (e nearEntry) before(f nearEntry) bool { return e.d2 < f.d2 || (e.d2 == f.d
 
 // bound is the squared distance beyond which nothing can enter the set.
 func (s *nearSet) bound() float64 {
-	if len(s.best) < s.k {
+	if len(s.best) < s.k || s.k == 0 {
 		return math.Inf(1)
 	}
 	return s.best[s.k-1].d2
@@ -150,7 +159,13 @@ func (s *nearSet) offer(i int, d2 float64) {
 	if !s.ix.pl[i].drained && e.before(nearEntry{s.home, s.homeD2}) {
 		s.home, s.homeD2 = i, d2
 	}
-	if s.k == 0 || (len(s.best) == s.k && !e.before(s.best[s.k-1])) || !s.q.eligible(s.ix.relays[i]) {
+	if s.k == 0 || (len(s.best) == s.k && !e.before(s.best[s.k-1])) {
+		return
+	}
+	if !s.q.eligible(s.ix.relays[i]) {
+		if !s.ix.pl[i].drained && e.before(s.passed) {
+			s.passed = e
+		}
 		return
 	}
 	j := len(s.best)

@@ -85,8 +85,14 @@ func TestNearIndexMatchesBruteForce(t *testing.T) {
 				}
 				q := &query{loc: location{known: true, p: p}, ignoreHealth: rng.IntN(6) == 0}
 				k := 1 + rng.IntN(12)
-				got, home := ix.nearest(q, k)
+				got, home, asIfAllUp := ix.nearest(q, k)
 				want, wantHome := bruteNearest(q, relays, k)
+				up := *q
+				up.assumeUp = true
+				allUp, _ := bruteNearest(&up, relays, k)
+				if wantAllUp := !q.ignoreHealth && slices.Equal(want, allUp); asIfAllUp != wantAllUp {
+					t.Fatalf("n=%d down=%g k=%d: as if all up %v, want %v", n, down, k, asIfAllUp, wantAllUp)
+				}
 				if home != wantHome {
 					t.Fatalf("n=%d down=%g k=%d: home %v, want %v", n, down, k, name(home), name(wantHome))
 				}
@@ -122,14 +128,14 @@ func TestNearIndexFollowsHealthWithoutRebuild(t *testing.T) {
 	ix := newNearIndex(relays)
 	p, _ := newPoint(48.1, 11.6)
 	q := &query{loc: location{known: true, p: p}}
-	first, _ := ix.nearest(q, 3)
+	first, _, _ := ix.nearest(q, 3)
 	first[0].relay.down.Store(true)
-	after, _ := ix.nearest(q, 3)
+	after, _, _ := ix.nearest(q, 3)
 	if after[0].relay == first[0].relay || after[0].relay != first[1].relay {
 		t.Fatalf("after %s went down the first relay is %s, want %s", first[0].relay.name, after[0].relay.name, first[1].relay.name)
 	}
 	first[0].relay.down.Store(false)
-	if again, _ := ix.nearest(q, 3); again[0].relay != first[0].relay {
+	if again, _, _ := ix.nearest(q, 3); again[0].relay != first[0].relay {
 		t.Fatalf("after %s came back the first relay is %s", first[0].relay.name, again[0].relay.name)
 	}
 }

@@ -15,9 +15,13 @@ func (closestPolicy) rank(q *query) ranking {
 	if !q.loc.known {
 		return failoverFallback(q, "no_client_location")
 	}
-	near, _ := q.nearest(q.group.limit)
+	near, _, asIfAllUp := q.nearest(q.group.limit)
 	cs := make([]candidate, len(near))
 	rk := ranking{chosen: cs}
+	if asIfAllUp {
+		// Every client of the wider prefix gets this same answer.
+		rk.scope = q.group.scopes.Load().widen(q.loc.network)
+	}
 	for i, n := range near {
 		// Closest does not look at loads: utilisation stays unknown here.
 		cs[i] = candidate{relay: n.relay, distanceKm: n.km, utilisation: math.NaN()}

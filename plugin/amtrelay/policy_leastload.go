@@ -122,7 +122,7 @@ func (p leastLoadPolicy) rank(q *query) ranking {
 				picked = append(picked, near{r, q.distanceTo(r)})
 			}
 		default:
-			picked, _ = sg.index.nearest(q, need)
+			picked, _, _ = sg.index.nearest(q, need)
 		}
 		if len(sg.relays) > 1 && len(picked) > 0 {
 			// Distance (or, without a location, Corefile order) chose

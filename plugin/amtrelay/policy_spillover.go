@@ -89,7 +89,7 @@ func (p spillOverPolicy) rank(q *query) ranking {
 		return failoverFallback(q, "no_client_location")
 	}
 	limit := q.group.limit
-	near, home := q.nearest(limit + p.spread)
+	near, home, _ := q.nearest(limit + p.spread)
 	cs := make([]candidate, len(near))
 	for i, n := range near {
 		cs[i] = candidate{relay: n.relay, distanceKm: n.km, utilisation: q.utilisation(n.relay)}

@@ -2,6 +2,7 @@ package amtrelay
 
 import (
 	"math"
+	"net/netip"
 	"time"
 )
 
@@ -23,8 +24,11 @@ type candidate struct {
 type ranking struct {
 	chosen []candidate
 	// usesClient is set when the client's location decided the order, so
-	// the answer is valid only for the client's GeoIP network (ECS scope).
+	// the answer is valid only for the client's GeoIP network (ECS scope),
+	// or for scope when that is set: a wider prefix known to get the same
+	// answer (scope.go).
 	usesClient bool
+	scope      netip.Prefix
 	// fallback names why the policy could not do what it does best, for
 	// metrics and explanations: "no_client_location", "no_relay_location",
 	// "load_unknown", "all_down".
@@ -49,10 +53,15 @@ type query struct {
 	// ignoreHealth ranks as if every relay were up and undrained: the
 	// fail-open answer when none is.
 	ignoreHealth bool
+	// assumeUp ranks as if every relay were up (drained ones stay out):
+	// the ranking ECS scopes are built from.
+	assumeUp bool
 }
 
 // eligible reports whether r may be handed out in this answer.
-func (q *query) eligible(r *relay) bool { return q.ignoreHealth || r.eligible() }
+func (q *query) eligible(r *relay) bool {
+	return q.ignoreHealth || (q.assumeUp && !r.drained) || r.eligible()
+}
 
 // utilisation of r now, NaN when unknown or stale.
 func (q *query) utilisation(r *relay) float64 { return r.utilisation(q.now, q.sel.maxLoadAge) }

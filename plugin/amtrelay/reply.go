@@ -52,5 +52,8 @@ func (rq *dnsRequest) ecsScope() uint8 {
 	if !rq.ranked || !rq.ranking.usesClient || !cl.viaECS || !cl.loc.network.IsValid() {
 		return 0
 	}
+	if rq.ranking.scope.IsValid() {
+		return uint8(rq.ranking.scope.Bits())
+	}
 	return uint8(cl.loc.network.Bits())
 }

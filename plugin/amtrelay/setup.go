@@ -96,8 +96,10 @@ func (a *AMTRelay) shutdown() error {
 	return nil
 }
 
-// geoLoaded runs after a GeoIP database loads: relays without a configured
-// location are placed by their address, and cached orders are retired.
+// geoLoaded runs after a GeoIP database loads, off the query path: relays
+// without a configured location are placed by their address, the
+// nearest-relay indexes and ECS scope tables are rebuilt and swapped in,
+// and load orders are retired.
 func (a *AMTRelay) geoLoaded(db *geoReader) {
 	for _, r := range a.relays {
 		if r.hasLocation || !r.record.Addr.IsValid() {
@@ -111,6 +113,7 @@ func (a *AMTRelay) geoLoaded(db *geoReader) {
 		}
 	}
 	locateGroups(a.groups)
+	a.buildScopes(db)
 	a.sel.changed()
 }
 

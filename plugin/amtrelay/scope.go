@@ -1,0 +1,219 @@
+package amtrelay
+
+import (
+	"cmp"
+	"math"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// scopeTable widens the ECS scope of a source's distance answers (RFC 7871
+// §7.2.1) beyond the GeoIP network that placed the client: to the widest
+// prefix whose every address is in a database network whose clients get
+// the same ranking when all relays are up. gdnsd does the same: it merges
+// adjacent networks with the same list of datacenters. A resolver then
+// caches one answer for the whole prefix instead of one per network.
+//
+// The widened scope is used only when the answer is that all-up ranking
+// (no relay of it is down), which is the same for every address in the
+// prefix; otherwise the answer holds for the client's network only. It is
+// built from the whole database, off the query path, whenever the
+// database or the relays' places change.
+type scopeTable struct {
+	// wide are the merged prefixes wider than the database networks in
+	// them, in address order (IPv4 before IPv6).
+	wide []netip.Prefix
+}
+
+// widen returns the merged prefix that holds network, or network.
+func (t *scopeTable) widen(network netip.Prefix) netip.Prefix {
+	if t == nil || !network.IsValid() {
+		return network
+	}
+	a := network.Addr()
+	// The last merged prefix that starts at or before a.
+	i, found := slices.BinarySearchFunc(t.wide, a, func(p netip.Prefix, a netip.Addr) int { return p.Addr().Compare(a) })
+	if !found {
+		i--
+	}
+	if i >= 0 && t.wide[i].Contains(a) && t.wide[i].Bits() < network.Bits() {
+		return t.wide[i]
+	}
+	return network
+}
+
+// dbNetwork is one network of the GeoIP database and where it places its
+// clients: an index into the database's distinct locations, or -1.
+type dbNetwork struct {
+	prefix   netip.Prefix
+	location int32
+}
+
+// dbNetworks reads every network of db with its location, in address
+// order, and the distinct locations.
+func dbNetworks(db *geoReader) ([]dbNetwork, []point) {
+	var nets []dbNetwork
+	var places []point
+	ids := map[[2]float64]int32{}
+	for res := range db.mmdb.Networks() {
+		if res.Err() != nil {
+			continue
+		}
+		n := dbNetwork{prefix: res.Prefix(), location: -1}
+		var rec cityCoordinates
+		rec.Location.Latitude, rec.Location.Longitude = math.NaN(), math.NaN()
+		if res.Decode(&rec) == nil {
+			if p, err := newPoint(rec.Location.Latitude, rec.Location.Longitude); err == nil {
+				key := [2]float64{p.lat, p.lon}
+				id, ok := ids[key]
+				if !ok {
+					id = int32(len(places))
+					ids[key] = id
+					places = append(places, p)
+				}
+				n.location = id
+			}
+		}
+		nets = append(nets, n)
+	}
+	return nets, places
+}
+
+// buildScopes builds the scope table of every source whose policy widens
+// scopes (closest), sharing one table among sources with the same relays
+// and answer size. It logs how long that took.
+func (a *AMTRelay) buildScopes(db *geoReader) {
+	var wanted []*group
+	for _, g := range a.groups {
+		if _, ok := g.policy.(closestPolicy); ok {
+			wanted = append(wanted, g)
+		}
+	}
+	if len(wanted) == 0 {
+		return
+	}
+	start := time.Now()
+	nets, places := dbNetworks(db)
+	built := map[string]*scopeTable{}
+	for _, g := range wanted {
+		key := relayListKey(g.relays) + string(rune(g.limit))
+		t := built[key]
+		if t == nil {
+			t = mergeNetworks(nets, rankingIDs(g, places))
+			built[key] = t
+		}
+		g.scopes.Store(t)
+	}
+	log.Infof("ECS scopes of %d networks over %d locations built in %s", len(nets), len(places), time.Since(start).Round(time.Millisecond))
+}
+
+// rankingIDs numbers the all-up rankings of g at each location: locations
+// with the same number get the same answer (relays and precedences).
+func rankingIDs(g *group, places []point) []int32 {
+	index := map[*relay]int{}
+	for i, r := range g.relays {
+		index[r] = i
+	}
+	ids := make([]int32, len(places))
+	seen := map[string]int32{}
+	var key []byte
+	for i, p := range places {
+		q := query{group: g, loc: location{known: true, p: p}, assumeUp: true}
+		rk := g.policy.rank(&q)
+		key = key[:0]
+		for _, c := range rk.chosen {
+			key = append(key, byte(index[c.relay]>>16), byte(index[c.relay]>>8), byte(index[c.relay]), c.precedence)
+		}
+		id, ok := seen[string(key)]
+		if !ok {
+			id = int32(len(seen))
+			seen[string(key)] = id
+		}
+		ids[i] = id
+	}
+	return ids
+}
+
+// mergeNetworks merges sibling prefixes whose clients get the same ranking
+// (rankings[location]), bottom up, as far as they go, and returns the
+// merged prefixes. nets is in address order. Addresses outside the
+// database, and networks without a location, merge with nothing.
+func mergeNetworks(nets []dbNetwork, rankings []int32) *scopeTable {
+	type span struct {
+		prefix  netip.Prefix
+		ranking int32
+		merged  bool
+	}
+	t := &scopeTable{}
+	var stack []span
+	emit := func(s span) {
+		if s.merged {
+			t.wide = append(t.wide, s.prefix)
+		}
+	}
+	for _, n := range nets {
+		r := int32(-1)
+		if n.location >= 0 {
+			r = rankings[n.location]
+		}
+		// Spans that n cannot complete are final.
+		for len(stack) > 0 {
+			top := stack[len(stack)-1]
+			if sib, ok := rightSibling(top.prefix); ok && sib.Contains(n.prefix.Addr()) {
+				break
+			}
+			emit(top)
+			stack = stack[:len(stack)-1]
+		}
+		stack = append(stack, span{prefix: n.prefix, ranking: r})
+		for len(stack) >= 2 {
+			left, right := stack[len(stack)-2], stack[len(stack)-1]
+			sib, ok := rightSibling(left.prefix)
+			if !ok || left.ranking < 0 || left.ranking != right.ranking || sib != right.prefix {
+				break
+			}
+			parent, _ := left.prefix.Addr().Prefix(left.prefix.Bits() - 1)
+			stack = append(stack[:len(stack)-2], span{prefix: parent, ranking: left.ranking, merged: true})
+		}
+	}
+	for _, s := range stack {
+		emit(s)
+	}
+	slices.SortFunc(t.wide, func(a, b netip.Prefix) int { return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits())) })
+	return t
+}
+
+// rightSibling is the prefix that p merges with into their parent, when p
+// is the parent's left (lower) half.
+func rightSibling(p netip.Prefix) (netip.Prefix, bool) {
+	if p.Bits() == 0 {
+		return netip.Prefix{}, false
+	}
+	parent, _ := p.Addr().Prefix(p.Bits() - 1)
+	if parent.Addr() != p.Addr() {
+		return netip.Prefix{}, false // p is the right half
+	}
+	end := lastAddr(p)
+	next := end.Next()
+	if !next.IsValid() {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(next, p.Bits()), true
+}
+
+// lastAddr is the highest address of p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	if p.Addr().Is4() {
+		a := p.Addr().As4()
+		for i := p.Bits(); i < 32; i++ {
+			a[i/8] |= 0x80 >> (i % 8)
+		}
+		return netip.AddrFrom4(a)
+	}
+	a := p.Addr().As16()
+	for i := p.Bits(); i < 128; i++ {
+		a[i/8] |= 0x80 >> (i % 8)
+	}
+	return netip.AddrFrom16(a)
+}
