@@ -180,7 +180,9 @@ func mergeNetworks(nets []dbNetwork, rankings []int32) *scopeTable {
 	for _, s := range stack {
 		emit(s)
 	}
-	slices.SortFunc(t.wide, func(a, b netip.Prefix) int { return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits())) })
+	slices.SortFunc(t.wide, func(a, b netip.Prefix) int {
+		return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
+	})
 	return t
 }
 
