@@ -39,11 +39,7 @@ type gatewayEnv struct {
 
 func newGatewayEnv(t *testing.T, b amttest.Behaviour, cfg func(*amt.Gateway)) *gatewayEnv {
 	t.Helper()
-	relay, err := amttest.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { relay.Close() })
+	relay := startRelay(t, "127.0.0.1:0")
 	relay.Set(b)
 	conn, err := net.Dial("udp", relay.Addr().String())
 	if err != nil {
@@ -122,11 +118,7 @@ func TestGatewayJoinReceive(t *testing.T) {
 // lets Join send an ALLOW report at once, with no Request; the report is
 // sent again [Robustness Variable]-1 = 1 more time (RFC 3376 §5.1).
 func TestGatewayJoinWithQuery(t *testing.T) {
-	relay, err := amttest.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer relay.Close()
+	relay := startRelay(t, "127.0.0.1:0")
 	conn, err := net.Dial("udp", relay.Addr().String())
 	if err != nil {
 		t.Fatal(err)

@@ -131,4 +131,3 @@ func (r *Relay) Forwarding() []amt.Channel {
 	}
 	return out
 }
-

@@ -141,4 +141,3 @@ func (s *Sender) Send(group netip.AddrPort, payload []byte) error {
 
 // Close closes the socket.
 func (s *Sender) Close() error { return s.conn.Close() }
-
