@@ -120,6 +120,10 @@ type Gateway struct {
 	// called from the Gateway's goroutines, one call at a time, without
 	// the Gateway's locks; it must not block.
 	Notify func(GatewayEvent)
+	// DataSeen, if set, is called from the read goroutine for each data
+	// packet of a joined channel as it arrives, queued or not (a Session's
+	// TrafficSeen). It must be quick.
+	DataSeen func()
 
 	once    sync.Once
 	started bool
@@ -510,6 +514,9 @@ func (g *Gateway) data(msg []byte, idx int) bool {
 	if err != nil || !g.isJoined(d.Source, d.Group) {
 		g.stats.ignored.Add(1)
 		return false
+	}
+	if g.DataSeen != nil {
+		g.DataSeen()
 	}
 	if idx < 0 {
 		g.stats.overflow.Add(1)
