@@ -249,6 +249,8 @@ func (g *Gateway) init() error {
 		g.queried = make(chan struct{})
 		g.changes = make(map[Channel]*stateChange)
 		g.joined.Store(&[]Channel{})
+		// A handshake on Conn (QueryConn, a race) leaves a read deadline.
+		_ = g.Conn.SetReadDeadline(time.Time{})
 		g.mu.Lock()
 		if g.Query != nil {
 			q := *g.Query

@@ -155,3 +155,28 @@ func BenchmarkJoinRead(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "packets/s")
 }
+
+// TestJoinAfterDeadline: the race leaves a read deadline on the winner's
+// socket; data that comes after it still arrives.
+func TestJoinAfterDeadline(t *testing.T) {
+	e := newSessionEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	race, err := e.r.Dial(ctx, rfcSource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := race.Winners[0]
+	w.Conn.SetReadDeadline(time.Now().Add(-time.Second))
+	sub, err := Join(ctx, &w, rfcSource, testGroup, JoinConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	ch := amt.Channel{Source: rfcSource, Group: testGroup}
+	testenv.Eventually(t, "relay a has the member", func() bool { return len(e.a.Members(ch)) == 1 })
+	e.a.Send(ch, 4000, 5001, []byte("late"))
+	if d, err := sub.Read(ctx, make([]byte, 100)); err != nil || string(d.Payload) != "late" {
+		t.Fatalf("Read: %+v, %v", d, err)
+	}
+}

@@ -79,9 +79,9 @@ func TestJoinNoData(t *testing.T) {
 
 func TestJoinUsage(t *testing.T) {
 	for _, args := range [][]string{
-		{"-join", "232.1.1.1", "198.51.100.12"},                       // no -connect
-		{"-connect", "-join", "10.0.0.1", "198.51.100.12"},            // not multicast
-		{"-connect", "-join", "ff3e::1", "198.51.100.12"},             // families differ
+		{"-join", "232.1.1.1", "198.51.100.12"},                        // no -connect
+		{"-connect", "-join", "10.0.0.1", "198.51.100.12"},             // not multicast
+		{"-connect", "-join", "ff3e::1", "198.51.100.12"},              // families differ
 		{"-connect", "-join", "232.1.1.1", "-count", "0", "192.0.2.1"}, // no packets
 		{"-connect", "-advert-only", "-join", "232.1.1.1", "198.51.100.12"},
 	} {
