@@ -25,7 +25,7 @@ func listen(t *testing.T) net.PacketConn {
 	return pc
 }
 
-func startRelay(t *testing.T, addr string) *amttest.Relay {
+func startRelay(t testing.TB, addr string) *amttest.Relay {
 	t.Helper()
 	r, err := amttest.Start(addr)
 	if err != nil {

@@ -156,7 +156,9 @@ func checkMLDv2Query(b []byte) error {
 
 // GeneralQuery returns a minimal encapsulated general query for a relay to
 // send: an IPv4 datagram with an IGMPv3 query, or with mld an IPv6 datagram
-// with an MLDv2 query. QQIC is set to qqic seconds (at most 127).
+// with an MLDv2 query. QQIC is set to qqic (RFC 3376 §4.1.7, RFC 3810
+// §5.1.9: seconds below 128), and QRV to 2, the default Robustness Variable
+// (RFC 3376 §8.1), since a relay must set it non-zero (RFC 7450 §5.3.3.3).
 // Checksums are left zero: gateways do not verify them before use.
 func GeneralQuery(mld bool, qqic uint8) []byte {
 	if mld {
@@ -172,6 +174,7 @@ func GeneralQuery(mld bool, qqic uint8) []byte {
 		hbh[2], hbh[3] = 5, 2 // Router Alert option (RFC 2711)
 		mld := hbh[8:]
 		mld[0] = mldListenerQuery
+		mld[24] = defaultRobustness
 		mld[25] = qqic
 		return b
 	}
@@ -182,6 +185,7 @@ func GeneralQuery(mld bool, qqic uint8) []byte {
 	copy(b[16:], []byte{224, 0, 0, 1})
 	igmp := b[ipv4HeaderMinLen:]
 	igmp[0] = igmpMembershipQry
+	igmp[8] = defaultRobustness
 	igmp[9] = qqic
 	return b
 }

@@ -1,7 +1,11 @@
-// Package amttest provides an AMT relay responder for tests and demos: it
-// answers Relay Discovery with a Relay Advertisement and Request with a
-// Membership Query (RFC 7450 §5.1), with a programmable delay, drop, L flag
-// and decoy replies. It is to AMT what net/http/httptest is to HTTP.
+// Package amttest provides an AMT relay for tests and demos: it answers
+// Relay Discovery with a Relay Advertisement and Request with a Membership
+// Query (RFC 7450 §5.1), with a programmable delay, drop, L flag and decoy
+// replies; it accepts Membership Updates whose Response MAC and nonce
+// check, keeps which gateway joined which (S,G) channel, and forwards data
+// to them: what a test hands to Send, or, with ForwardKernel, what the
+// host's kernel delivers for the channels joined. Sender sends multicast
+// pinned to one interface. It is to AMT what net/http/httptest is to HTTP.
 package amttest
 
 import (
@@ -37,6 +41,10 @@ type Behaviour struct {
 	// OnReceive, if set, is called with each datagram as it arrives,
 	// before any reply; benchmarks use it to time a Discovery.
 	OnReceive func(msg []byte)
+	// QQIC is the Querier's Query Interval Code of the General Queries
+	// (RFC 3376 §4.1.7): the refresh interval the relay asks of gateways.
+	// Default 125 (seconds).
+	QQIC uint8
 }
 
 // Relay is a running responder. Its methods are safe for concurrent use.
@@ -47,6 +55,12 @@ type Relay struct {
 
 	discoveries atomic.Int64
 	requests    atomic.Int64
+
+	table membership
+
+	fwdMu     sync.Mutex
+	fwdClosed bool
+	forwards  map[amt.Channel]net.PacketConn
 }
 
 // Start listens on the UDP address addr, such as "127.0.0.2:0" or
@@ -62,6 +76,7 @@ func Start(addr string) (*Relay, error) {
 	}
 	r := &Relay{conn: conn}
 	r.behaviour.Store(&Behaviour{})
+	r.table.init()
 	r.wg.Add(1)
 	go r.serve()
 	return r, nil
@@ -79,8 +94,10 @@ func (r *Relay) Discoveries() int64 { return r.discoveries.Load() }
 // Requests counts the Request messages received.
 func (r *Relay) Requests() int64 { return r.requests.Load() }
 
-// Close stops the relay and waits for replies in flight.
+// Close stops the relay and its forwarding, and waits for replies in
+// flight.
 func (r *Relay) Close() error {
+	r.closeForwards()
 	err := r.conn.Close()
 	r.wg.Wait()
 	return err
@@ -100,7 +117,7 @@ func (r *Relay) serve() {
 		if f := r.behaviour.Load().OnReceive; f != nil {
 			f(buf[:n])
 		}
-		reply := r.answer(buf[:n])
+		reply := r.answer(buf[:n], from)
 		if reply == nil {
 			continue
 		}
@@ -113,8 +130,8 @@ func (r *Relay) serve() {
 	}
 }
 
-// answer builds the genuine reply to msg, or nil.
-func (r *Relay) answer(msg []byte) []byte {
+// answer builds the genuine reply to msg from a gateway, or nil.
+func (r *Relay) answer(msg []byte, from netip.AddrPort) []byte {
 	if nonce, err := amt.ParseDiscovery(msg); err == nil {
 		r.discoveries.Add(1)
 		if nonce == 0 {
@@ -128,12 +145,20 @@ func (r *Relay) answer(msg []byte) []byte {
 	}
 	if req, err := amt.ParseRequest(msg); err == nil {
 		r.requests.Add(1)
+		b := r.behaviour.Load()
+		qqic := b.QQIC
+		if qqic == 0 {
+			qqic = 125
+		}
 		return amt.MembershipQuery{
-			Limit:        r.behaviour.Load().Limit,
-			ResponseMAC:  [6]byte{0xa, 0xb, 0xc, 0xd, 0xe, 0xf},
+			Limit:        b.Limit,
+			ResponseMAC:  r.table.issue(from, req.Nonce),
 			Nonce:        req.Nonce,
-			GeneralQuery: amt.GeneralQuery(req.MLD, 125),
+			GeneralQuery: amt.GeneralQuery(req.MLD, qqic),
 		}.Append(nil)
+	}
+	if len(msg) > 0 && amt.Type(msg[0]&0x0f) == amt.TypeMembershipUpdate {
+		r.table.update(msg, from)
 	}
 	return nil
 }

@@ -32,6 +32,15 @@
 // has answered a Request with a Membership Query without the L flag (RFC
 // 8777 §3.2.3). It prints the relay and each attempt.
 //
+// With -join GROUP as well, it joins the channel (SOURCE, GROUP) through
+// that relay (RFC 7450 §5.2.3: Membership Update with an IGMPv3 report, or
+// MLDv2 for an IPv6 group), receives the multicast data on the same
+// socket, and exits after -count packets or at -timeout; it leaves the
+// channel before it exits. Loopback sources and relays are accepted, for
+// tests:
+//
+//	amtdiscover -connect -join 232.1.1.1 -count 100 @127.0.0.1 -p 1053 -no-anycast -no-dnssd 127.0.0.1
+//
 // Options:
 //
 //	@server, -server host[:port]  DNS server (repeatable)
@@ -48,6 +57,8 @@
 //	-confirm            with -connect, require a Membership Query without L (the default)
 //	-direct             with -connect, send a Request without discovery to D=1 relays
 //	-mld                with -connect, ask relays for an MLDv2 query, not IGMPv3 (RFC 7450 §5.1.3.4)
+//	-join group         with -connect, join (SOURCE, group) through the relay and receive its data
+//	-count n            with -join, exit after n packets (default 1)
 //	-delay d            time between connection attempts (default 250ms; clamped to 10ms-2s)
 //	-attempt-timeout d  time before a silent relay counts as failed (default 3s)
 //	-timeout d          time limit for everything (default 20s)
@@ -63,8 +74,10 @@
 // reverse name, such as "NOERROR" or "NXDOMAIN", or null without a reply),
 // notes, and error (null or text). With -connect it also has relay (the
 // connected relay's address, or null), relay_port, and attempts (each with
-// address, port, started_ms, ended_ms, outcome, relay and error). Missing
-// values are null.
+// address, port, started_ms, ended_ms, outcome, relay and error). With
+// -join it also has group, received (packets), first_data_ms (from the join
+// to the first packet), and the first packet's data_source,
+// data_source_port and data_dest_port. Missing values are null.
 //
 // Exit status:
 //
@@ -73,6 +86,7 @@
 //	4  nothing usable is published: NXDOMAIN, NODATA, or only records this host cannot use
 //	5  DNS failed: no answer, SERVFAIL, REFUSED
 //	6  with -connect: candidates were tried and no relay answered
+//	7  with -join: a relay is connected, but no data came within -timeout
 //	2  bad usage
 //	1  internal error
 //
@@ -111,6 +125,7 @@ const (
 	exitNothing  = 4
 	exitDNS      = 5
 	exitNoAnswer = 6
+	exitNoData   = 7
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -156,12 +171,14 @@ const (
 const usageText = `usage: amtdiscover [@server] [-p port] [options] SOURCE
 
 Finds the AMT relays for multicast traffic from SOURCE (RFC 8777) and
-lists them in the order a gateway tries them; -connect races them.
+lists them in the order a gateway tries them; -connect races them;
+-join GROUP then receives (SOURCE, GROUP) through the relay.
 
 Exit status: 0 a usable candidate (with -connect: a relay connected);
 otherwise, from the DRIAD query: 3 the source's operator says "no relay"
 (type 0), 4 nothing usable published (NXDOMAIN, NODATA), 5 DNS failed;
-6 with -connect, no relay answered; 2 bad usage; 1 internal error.
+6 with -connect, no relay answered; 7 with -join, connected but no data
+within -timeout; 2 bad usage; 1 internal error.
 
 Options:
 `
@@ -174,6 +191,8 @@ type options struct {
 	asJSON, verbose, showVersion         bool
 	delay, attemptTimeout, timeout       positiveDuration
 	delaySet, attemptTimeoutSet, confirm bool
+	join                                 string
+	count                                uint
 }
 
 func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
@@ -197,6 +216,8 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Var(&o.delay, "delay", "`time` between connection attempts (10ms-2s)")
 	fs.Var(&o.attemptTimeout, "attempt-timeout", "`time` before a silent relay counts as failed")
 	fs.Var(&o.timeout, "timeout", "`time` limit for everything")
+	fs.StringVar(&o.join, "join", "", "with -connect, join (SOURCE, `group`) through the relay and receive its data")
+	fs.UintVar(&o.count, "count", 1, "with -join, exit after this `number` of packets")
 	fs.BoolVar(&o.asJSON, "json", false, "write one JSON object")
 	fs.BoolVar(&o.verbose, "v", false, "show DNS queries, chains and attempts on standard error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version")
@@ -313,6 +334,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case o.advertOnly && o.confirm:
 		return usage("-advert-only and -confirm contradict each other")
 	}
+	var group netip.Addr
+	if o.join != "" {
+		g, err := netip.ParseAddr(o.join)
+		switch {
+		case err != nil || !g.IsMulticast():
+			return usage("-join %q is not a multicast group address", o.join)
+		case g.Is4() != source.Unmap().Is4():
+			return usage("-join %v and SOURCE %v are of different address families", g, source)
+		case !o.connect || o.advertOnly:
+			return usage("-join needs -connect (and a Membership Query: not -advert-only)")
+		case o.count < 1:
+			return usage("-count must be at least 1")
+		}
+		group = g
+		// The relay must answer with the protocol of the group (RFC 7450
+		// §5.1.3.4): MLDv2 for an IPv6 group.
+		o.mld = g.Is6()
+	}
 	var servers []string
 	for _, s := range append(at, o.servers...) {
 		addr, err := serverAddr(s, o.dnsPort)
@@ -372,8 +411,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		res, err = r.Lookup(ctx, source)
 	}
 	code := exitCode(res, race, o.connect)
+	var rx *reception
+	if group.IsValid() && code == exitOK {
+		rx = receive(ctx, &race.Winners[0], source, group, int(o.count))
+		if rx.received == 0 {
+			code = exitNoData
+			err = rx.err
+		}
+	}
 	if o.asJSON {
-		if werr := writeJSON(stdout, report(source, res, race, o.connect, err, code)); werr != nil {
+		j := report(source, res, race, o.connect, err, code)
+		if group.IsValid() {
+			j.jsonRace.jsonJoin = joinJSON(group, rx)
+		}
+		if werr := writeJSON(stdout, j); werr != nil {
 			fmt.Fprintf(stderr, "amtdiscover: %v\n", werr)
 			return exitInternal
 		}
@@ -384,6 +435,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.connect {
 		printRace(stdout, race)
+		if rx != nil {
+			printReception(stdout, group, rx)
+		}
 	} else if !res.NoRelay {
 		printCandidates(stdout, res.Candidates, uint16(o.relayPort))
 	}

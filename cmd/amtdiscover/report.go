@@ -28,6 +28,7 @@ type jsonRace struct {
 	RelayPort *uint16         `json:"relay_port"`
 	Relays    []jsonCandidate `json:"relays,omitempty"`
 	Attempts  []jsonAttempt   `json:"attempts"`
+	*jsonJoin
 }
 
 type jsonCandidate struct {
