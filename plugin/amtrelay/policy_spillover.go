@@ -101,7 +101,7 @@ func (p spillOverPolicy) rank(q *query) ranking {
 		shed = p.shedShare(q.utilisation(home))
 	}
 	first := 0 // index in cs of the relay ranked first
-	if shed > 0 && q.sel.rand() < shed {
+	if shed > 0 && q.draw(saltShed, true) < shed {
 		first = p.spill(q, cs, home)
 	}
 	// Ranked: the first relay, then the rest by distance with relays
@@ -152,7 +152,7 @@ func (p spillOverPolicy) spill(q *query, cs []candidate, home *relay) int {
 	if total == 0 {
 		return 0
 	}
-	x := q.sel.rand() * total
+	x := q.draw(saltSpill, true) * total
 	for _, i := range pool {
 		x -= p.spare(cs[i].relay, cs[i].utilisation)
 		if x < 0 {
