@@ -69,7 +69,11 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 		a.workers.add(zonefileWorker{z: z, within: within})
 	}
 	if cfg.health != nil {
-		a.health = newHealthChecker(*cfg.health, cfg.relays, sel.changed)
+		h, err := newHealthChecker(*cfg.health, cfg.relays, sel.changed)
+		if err != nil {
+			return nil, cfg.pos.errorf("%v", err)
+		}
+		a.health = h
 		a.health.allDown = cfg.allDown
 		a.workers.add(a.health)
 	}
