@@ -36,7 +36,7 @@ func TestJudgeFleet(t *testing.T) {
 		s("a", "1", 1, 0), s("a", "2", 1, time.Second), s("a", "3", 0, 2*time.Second), // 2 of 3 up
 		s("b", "1", 1, 0), s("b", "2", 0, 0), s("b", "3", 0, 0), // 1 of 3 up
 		s("c", "1", 1, 0), s("c", "2", 0, 0), s("c", "3", 0, 11*time.Second), // 1 of 2 fresh up
-		s("d", "1", 0, 11*time.Second), // stale only: not covered
+		s("d", "1", 0, 11*time.Second),                               // stale only: not covered
 		s("ghost", "1", 0, 0), s("a", "4", 7, 0), s("b", "4", -1, 0), // unknown relay, invalid values
 	}
 	v := judgeFleet(samples, nil, at, cfg, idx)
@@ -64,8 +64,8 @@ func TestJudgeFleet(t *testing.T) {
 		err     error
 		want    string
 	}{
-		{[]sample{s("a", "1", 1, 11 * time.Second)}, nil, "stale"},
-		{[]sample{s("a", "1", 1, 11 * time.Second)}, errors.New("connection refused"), "stale"},
+		{[]sample{s("a", "1", 1, 11*time.Second)}, nil, "stale"},
+		{[]sample{s("a", "1", 1, 11*time.Second)}, errors.New("connection refused"), "stale"},
 		{nil, errors.New("connection refused"), "unreachable"},
 		{nil, fmt.Errorf("matrix: %w", errNotVector), "bad_response"},
 		{[]sample{s("ghost", "1", 1, 0)}, nil, "empty"},
