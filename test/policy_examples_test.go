@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -110,28 +111,36 @@ func TestLeastLoadExample(t *testing.T) {
 
 // TestSpillOverExample: London is over the high mark, so London clients
 // spread over Paris and Amsterdam (spread 2) by spare capacity, 50 and 80:
-// never London, never New York.
+// never London, never New York. The draw is a hash of the source name,
+// the client's GeoIP network and the TTL period, so the spread shows over
+// the source names of the prefix.
 func TestSpillOverExample(t *testing.T) {
 	udp, _ := startCoreDNS(t, prepareCorefile(t, exampleCorefile(t, "spill-over.corefile")))
 	counts := map[string]int{}
-	for range 400 {
-		got := relayStrings(t, queryECS(t, udp, "203.0.113.0/26"))
+	const names = 254
+	for i := 1; i <= names; i++ {
+		got := relayStrings(t, queryNameECS(t, udp, fmt.Sprintf("%d.100.51.198.in-addr.arpa.", i), "203.0.113.0/26"))
 		counts[got[0]]++
 	}
 	par, ams := counts["0 0 1 192.0.2.2"], counts["0 0 1 192.0.2.3"]
-	if par+ams != 400 {
+	if par+ams != names {
 		t.Fatalf("first relays %v: want only Paris and Amsterdam", counts)
 	}
 	// Expected shares 50/130 and 80/130; allow for chance.
-	if share := float64(ams) / 400; share < 0.5 || share > 0.73 {
+	if share := float64(ams) / names; share < 0.5 || share > 0.73 {
 		t.Errorf("Amsterdam first in %.2f of answers, want about 0.62: %v", share, counts)
 	}
 }
 
 func queryECS(t testing.TB, addr, subnet string) *dns.Msg {
 	t.Helper()
+	return queryNameECS(t, addr, "12.100.51.198.in-addr.arpa.", subnet)
+}
+
+func queryNameECS(t testing.TB, addr, qname, subnet string) *dns.Msg {
+	t.Helper()
 	p := netip.MustParsePrefix(subnet)
-	m := new(dns.Msg).SetQuestion("12.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)
+	m := new(dns.Msg).SetQuestion(qname, dns.TypeAMTRELAY)
 	m.SetEdns0(1232, false)
 	fam := uint16(1)
 	if p.Addr().Is6() {

@@ -3,7 +3,6 @@ package amtrelay
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
@@ -80,12 +79,12 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	}
 	if rq.node.needsRanking(rq.qtype) {
 		g := rq.node.group
-		now := time.Now()
+		now := a.sel.now()
 		if g.locates {
 			rq.client.locate(a.sel.geo)
 			a.sel.located.record(now, rq.client.loc.known, rq.labels.server)
 		}
-		rk := a.rank(&query{group: g, loc: rq.client.loc, now: now, sel: a.sel})
+		rk := a.rank(&query{group: g, loc: rq.client.loc, now: now, sel: a.sel, key: drawKeyOf(&rq)})
 		rk.count(rq.labels, g, &rq.client)
 		if rk.servfail {
 			return dns.RcodeServerFailure, nil

@@ -43,8 +43,8 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 		cfg.ns = []string{defaultNS}
 		log.Warningf("%s:%d: no 'ns' configured, so zone apexes say NS %s: set 'ns' to the names the parent zones delegate to", cfg.pos.file, cfg.pos.line, defaultNS)
 	}
-	serial := uint32(time.Now().Unix())
 	sel := newSelector()
+	sel.bucket = time.Duration(cfg.ttl) * time.Second
 	sel.geo = cfg.geoip
 	blockZones := plugin.OriginsFromArgsOrServerBlock(nil, serverBlockKeys)
 	a := &AMTRelay{
@@ -71,7 +71,11 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 		a.workers.add(zonefileWorker{z: z, within: within})
 	}
 	if cfg.health != nil {
-		a.health = newHealthChecker(*cfg.health, cfg.relays, sel.changed)
+		h, err := newHealthChecker(*cfg.health, cfg.relays, sel.changed)
+		if err != nil {
+			return nil, cfg.pos.errorf("%v", err)
+		}
+		a.health = h
 		a.health.allDown = cfg.allDown
 		a.workers.add(a.health)
 	}
@@ -79,7 +83,7 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 		return nil, err
 	}
 	for _, z := range zones {
-		a.apexes[z] = newApex(z, cfg.ns, cfg.ttl, serial)
+		a.apexes[z] = newApex(z, cfg.ns, cfg.ttl, *cfg.serial)
 	}
 	return a, nil
 }

@@ -52,8 +52,11 @@
 //
 //	"last-first": {answer: 2, parse: noArgs("last-first", newLastFirstPolicy)},
 //
-// State the policy keeps between queries (a counter, precomputed weights,
-// a load order) lives in its value, one per source. The parser's error
+// State the policy keeps between queries (precomputed weights, a load
+// order) lives in its value, one per source. Nothing an answer depends on
+// may be per-process state (a counter, a random number): draw from the
+// query instead (draw.go), so that every instance of a fleet answers
+// alike. The parser's error
 // message, the cache plugin check and the README's list follow the table;
 // a test checks the README. policy_test.go adds exactly this policy from a
 // test file and serves it through a Corefile.
@@ -67,6 +70,17 @@
 // That is the one way load orders are retired. Nothing else is cached:
 // nearest relays come from an index of where relays are (nearest.go), and
 // health, drain and load are read at answer time.
+//
+// # Fleets
+//
+// The instances behind one anycast address answer alike (README, Fleets):
+// Prometheus queries are evaluated at aligned times (promquery.go);
+// rotations and draws are hashes of the query and the time period, never
+// process state (draw.go; each query gets a view of the block's selector
+// with its draw key); the SOA serial derives from the configuration
+// (serial.go); and with `health { fleet }` a quorum over every instance's
+// own relay_up, read from Prometheus, decides relay health (fleet.go),
+// with the own probes as the fall back.
 //
 // # Two departures from CoreDNS habits
 //

@@ -42,11 +42,42 @@ func explainLines(rq *dnsRequest) []string {
 		lines = append(lines, "answer: no relay (0 0 0 .)")
 	}
 	for i, c := range rk.chosen {
-		lines = append(lines, fmt.Sprintf("rank %d precedence %d relay %s (%s): distance %s load %s score %s",
+		line := fmt.Sprintf("rank %d precedence %d relay %s (%s): distance %s load %s score %s",
 			i+1, c.precedence, c.relay.name, c.relay.value(),
-			orUnknown(c.distanceKm, "%.0f km"), orUnknown(c.utilisation, "%.2f"), strconv.FormatFloat(c.score, 'f', -1, 64)))
+			orUnknown(c.distanceKm, "%.0f km"), orUnknown(c.utilisation, "%.2f"), strconv.FormatFloat(c.score, 'f', -1, 64))
+		if h := c.relay.health.Load(); h != nil {
+			line += "; health: " + *h
+		}
+		lines = append(lines, clip(line))
 	}
-	return lines
+	return append(lines, downLines(g)...)
+}
+
+// clip cuts a line to the 255 octets a TXT character-string holds
+// (RFC 1035 §3.3).
+func clip(s string) string {
+	if len(s) <= 255 {
+		return s
+	}
+	return s[:252] + "..."
+}
+
+// maxDownLines bounds the relays that are down that explain lists.
+const maxDownLines = 8
+
+// downLines says which relays of g are down and what decided it: the
+// fleet's view or this instance's own probes.
+func downLines(g *group) []string {
+	var out []string
+	for _, r := range g.relays {
+		if len(out) == maxDownLines {
+			return append(out, "more relays are down")
+		}
+		if h := r.health.Load(); h != nil && r.down.Load() {
+			out = append(out, clip(fmt.Sprintf("down: relay %s (%s): %s", r.name, r.value(), *h)))
+		}
+	}
+	return out
 }
 
 func orUnknown(v float64, format string) string {

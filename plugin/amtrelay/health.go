@@ -35,6 +35,9 @@ type healthConfig struct {
 	// Membership Query without the L flag: a working relay in the sense
 	// of RFC 8777 §3.2.3. With L set the relay counts as full.
 	request bool
+	// fleet reads the fleet's view of relay health, which then decides
+	// over this instance's own probes (fleet.go).
+	fleet *fleetConfig
 }
 
 // probeOutcome is what one probe round says of a relay.
@@ -58,12 +61,36 @@ type healthChecker struct {
 
 	// pending counts relays whose first probe round has not finished.
 	pending atomic.Int64
+
+	// fleet, when configured, is the fleet's view, which decides over
+	// the own probes' verdicts (local) for the relays it covers.
+	fleet *fleetHealth
+	local map[*relay]*localVerdict
+	// decideMu makes each decision from one reading of both views.
+	decideMu sync.Mutex
 }
 
-func newHealthChecker(cfg healthConfig, relays []*relay, onChange func()) *healthChecker {
-	h := &healthChecker{cfg: cfg, relays: relays, onChange: onChange}
+// localVerdict is what this instance's own probes say of a relay.
+type localVerdict struct {
+	known, down bool
+	cause       string // the outcome and rounds that decided it
+}
+
+func newHealthChecker(cfg healthConfig, relays []*relay, onChange func()) (*healthChecker, error) {
+	h := &healthChecker{cfg: cfg, relays: relays, onChange: onChange, local: map[*relay]*localVerdict{}}
+	for _, r := range relays {
+		h.local[r] = &localVerdict{}
+	}
 	h.pending.Store(int64(len(relays)))
-	return h
+	if cfg.fleet != nil {
+		f, err := newFleetHealth(*cfg.fleet, relays)
+		if err != nil {
+			return nil, fmt.Errorf("health fleet '%s': %w", cfg.fleet.url, err)
+		}
+		f.onChange = h.fleetChanged
+		h.fleet = f
+	}
+	return h, nil
 }
 
 // run probes every relay, each on its own timer, until ctx ends. The
@@ -71,6 +98,13 @@ func newHealthChecker(cfg healthConfig, relays []*relay, onChange func()) *healt
 // interval so that probes do not all leave together.
 func (h *healthChecker) run(ctx context.Context) {
 	var wg sync.WaitGroup
+	if h.fleet != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.fleet.run(ctx)
+		}()
+	}
 	for _, r := range h.relays {
 		wg.Add(1)
 		go func() {
@@ -81,8 +115,11 @@ func (h *healthChecker) run(ctx context.Context) {
 	wg.Wait()
 }
 
-// ready reports whether every relay has had its first probe round.
-func (h *healthChecker) ready() bool { return h.pending.Load() == 0 }
+// ready reports whether every relay has had its first probe round, and
+// the fleet's view its first read.
+func (h *healthChecker) ready() bool {
+	return h.pending.Load() == 0 && (h.fleet == nil || h.fleet.done.Load())
+}
 
 // probeLoop probes r every interval until ctx ends; one probe at a time.
 func (h *healthChecker) probeLoop(ctx context.Context, r *relay) {
@@ -119,10 +156,11 @@ func (h *healthChecker) probeLoop(ctx context.Context, r *relay) {
 	}
 }
 
-// judge applies a round's verdict to r: its state, the relay_up gauge,
-// the log, and the change callback.
+// judge applies a round's verdict to r: the relay_up gauge, which is
+// always this instance's own verdict (the fleet's view is built from
+// it), and the relay's state, which the fleet's view decides when it
+// covers r (decide).
 func (h *healthChecker) judge(r *relay, outcome probeOutcome, v verdict) {
-	wasDown := r.down.Load()
 	up := 1.0
 	if v.down {
 		up = 0
@@ -131,16 +169,74 @@ func (h *healthChecker) judge(r *relay, outcome probeOutcome, v verdict) {
 	if !v.changed {
 		return
 	}
-	r.down.Store(v.down)
-	switch {
-	case v.down:
-		log.Warningf("relay %s (%s) is down: %s after %d probe round(s); %s", r.name, r.value(), outcome, v.streak, h.downEffect(r))
-	case wasDown:
-		log.Infof("relay %s (%s) is up again after %d good probe round(s)", r.name, r.value(), v.streak)
+	h.decideMu.Lock()
+	defer h.decideMu.Unlock()
+	lv := h.local[r]
+	lv.known, lv.down = true, v.down
+	if v.down {
+		lv.cause = fmt.Sprintf("%s after %d probe round(s)", outcome, v.streak)
+	} else {
+		lv.cause = fmt.Sprintf("%d good probe round(s)", v.streak)
 	}
-	if v.down != wasDown && h.onChange != nil {
+	if fv, ok := h.fleetVerdict(r); ok && fv.up == v.down {
+		log.Infof("relay %s (%s): own probes say %s (%s), but it is %s", r.name, r.value(), upDown(v.down), lv.cause, fv)
+	}
+	h.decide(r)
+}
+
+// fleetChanged decides every relay again after the fleet's view changed.
+func (h *healthChecker) fleetChanged() {
+	h.decideMu.Lock()
+	defer h.decideMu.Unlock()
+	for _, r := range h.relays {
+		h.decide(r)
+	}
+}
+
+func (h *healthChecker) fleetVerdict(r *relay) (fleetVerdict, bool) {
+	if h.fleet == nil {
+		return fleetVerdict{}, false
+	}
+	return h.fleet.verdict(r)
+}
+
+// decide sets r's state from the fleet's verdict when the fleet's view
+// covers r, else from the own probes' (once there is one), logs a
+// change, and tells the selector. decideMu is held.
+func (h *healthChecker) decide(r *relay) {
+	lv := h.local[r]
+	down, known, why := lv.down, lv.known, "own probes: "+lv.cause
+	if fv, ok := h.fleetVerdict(r); ok {
+		down, known, why = !fv.up, true, fv.String()
+	} else if h.fleet != nil && lv.known {
+		why += "; " + h.fleet.describe()
+	}
+	if !known {
+		return
+	}
+	r.health.Store(&why)
+	wasDown := r.down.Load()
+	if down == wasDown && r.judged.Load() {
+		return
+	}
+	first := !r.judged.Swap(true)
+	r.down.Store(down)
+	switch {
+	case down:
+		log.Warningf("relay %s (%s) is down: %s; %s", r.name, r.value(), why, h.downEffect(r))
+	case wasDown:
+		log.Infof("relay %s (%s) is up again: %s", r.name, r.value(), why)
+	}
+	if (first || down != wasDown) && h.onChange != nil {
 		h.onChange()
 	}
+}
+
+func upDown(down bool) string {
+	if down {
+		return "down"
+	}
+	return "up"
 }
 
 // probe runs one round against every address of r: the relay is OK if

@@ -2,7 +2,6 @@ package amtrelay
 
 import (
 	"context"
-	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -77,15 +76,14 @@ func writeGeo(t testing.TB, places []geotest.Place) string {
 	return path
 }
 
-// startedHandler is newTestHandler plus startup, with a seeded random
-// source; corefile may use GEOIP for the path of a database of places.
+// startedHandler is newTestHandler plus startup; corefile may use GEOIP
+// for the path of a database of places.
 func startedHandler(t testing.TB, corefile string, places []geotest.Place) *AMTRelay {
 	t.Helper()
 	if places != nil {
 		corefile = strings.ReplaceAll(corefile, "GEOIP", writeGeo(t, places))
 	}
 	a := newTestHandler(t, corefile)
-	a.sel.rand = rand.New(rand.NewPCG(1, 2)).Float64
 	if err := a.startup(); err != nil {
 		t.Fatal(err)
 	}

@@ -64,8 +64,10 @@ func (p *loadPoller) run(ctx context.Context) {
 
 func (p *loadPoller) ready() bool { return p.pending.Load() == 0 }
 
-// pollLoop reads src now and then every interval until ctx ends. A slow
-// source delays only its own next read: answers read the last values.
+// pollLoop reads src now and then every interval until ctx ends, just
+// after each aligned time (promquery.go), so that the instances of a
+// fleet read alike and at about the same moment. A slow source delays
+// only its own next read: answers read the last values.
 func (p *loadPoller) pollLoop(ctx context.Context, src loadSource) {
 	first := true
 	for {
@@ -91,7 +93,7 @@ func (p *loadPoller) pollLoop(ctx context.Context, src loadSource) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(src.every()):
+		case <-time.After(nextAligned(time.Now(), src.every())):
 		}
 	}
 }

@@ -2,7 +2,7 @@ package amtrelay
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"time"
 
 	promapi "github.com/prometheus/client_golang/api"
@@ -45,56 +45,33 @@ func newPromSource(address, query string) (*promSource, error) {
 func (s *promSource) String() string       { return "prometheus" }
 func (s *promSource) every() time.Duration { return s.interval }
 
-// read runs the query, and timestamp(query) to learn when each value was
-// scraped: Prometheus stamps instant results with the evaluation time, and
-// keeps returning a series for minutes after its exporter went away.
+// read runs the query at the aligned time of now (promquery.go), so that
+// every instance asking in the same interval gets the same answer; each
+// reading's time is when Prometheus scraped it.
 func (s *promSource) read(ctx context.Context, now time.Time) ([]reading, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	values, err := s.instant(ctx, s.query, now)
+	samples, err := stampedQuery(ctx, s.api, s.address, s.query, alignedTime(now, s.interval))
 	if err != nil {
-		loadErrors.WithLabelValues("prometheus", "unreachable").Inc()
+		reason := "unreachable"
+		if errors.Is(err, errNotVector) {
+			reason = "bad_response"
+		}
+		loadErrors.WithLabelValues("prometheus", reason).Inc()
 		return nil, err
 	}
-	stamps, err := s.instant(ctx, "timestamp("+s.query+")", now)
-	if err != nil {
-		stamps = nil // keep the evaluation times
-	}
-	at := map[model.Fingerprint]time.Time{}
-	for _, smp := range stamps {
-		secs := float64(smp.Value)
-		at[smp.Metric.Fingerprint()] = time.Unix(0, int64(secs*1e9))
-	}
 	var out []reading
-	for _, smp := range values {
-		name := string(smp.Metric[s.label])
+	for _, smp := range samples {
+		name := string(smp.metric[s.label])
 		r := s.relays[name]
 		if r == nil {
 			loadErrors.WithLabelValues("prometheus", "unknown_relay").Inc()
-			s.poller.problem("prometheus", "relay/"+name, "Prometheus result %s names no relay of this server block in label %q: ignored", smp.Metric, s.label)
+			s.poller.problem("prometheus", "relay/"+name, "Prometheus result %s names no relay of this server block in label %q: ignored", smp.metric, s.label)
 			continue
 		}
-		t := smp.Timestamp.Time()
-		if scraped, ok := at[smp.Metric.Fingerprint()]; ok {
-			t = scraped
-		}
-		out = append(out, reading{relay: r, value: float64(smp.Value), at: t})
+		out = append(out, reading{relay: r, value: smp.value, at: smp.at})
 	}
 	return out, nil
-}
-
-// instant runs one instant query and wants a vector back.
-func (s *promSource) instant(ctx context.Context, query string, now time.Time) (model.Vector, error) {
-	v, _, err := s.api.Query(ctx, query, now)
-	if err != nil {
-		return nil, fmt.Errorf("query %q at %s: %w", query, s.address, err)
-	}
-	vec, ok := v.(model.Vector)
-	if !ok {
-		loadErrors.WithLabelValues("prometheus", "bad_response").Inc()
-		return nil, fmt.Errorf("query %q at %s returned a %s, want an instant vector", query, s.address, v.Type())
-	}
-	return vec, nil
 }
 
 // relayIndex finds relays by Corefile name or by address.

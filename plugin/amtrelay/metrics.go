@@ -89,6 +89,21 @@ var (
 		Name:      "probe_ignored_replies_total",
 		Help:      "Counter of datagrams ignored by health probes, by reason: nonce, source, length, malformed.",
 	}, []string{"reason"})
+	// healthSource says which view decides relay health: 1 for the one in
+	// use, "fleet" or "local".
+	healthSource = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "health_source",
+		Help:      "Which view decides relay health (1 for the one in use): fleet (the fleet's view from Prometheus) or local (this instance's own probes).",
+	}, []string{"server", "source"})
+	// fleetFallbacks counts changes from the fleet's view to local probes.
+	fleetFallbacks = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "health_fleet_fallbacks_total",
+		Help:      "Counter of changes from the fleet's health view to this instance's own probes, by reason: unreachable, bad_response, stale, empty.",
+	}, []string{"server", "reason"})
 	// relayLoad is the last load reading of each relay.
 	relayLoad = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: plugin.Namespace,

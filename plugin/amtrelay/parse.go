@@ -55,6 +55,8 @@ type config struct {
 	loadMaxAge    time.Duration
 	promSources   []*promSource
 	scrapeSources []*scrapeSource
+	// serial is the SOA serial: `serial N`, else configSerial's.
+	serial *uint32
 }
 
 // sourceDirective is one `source` line before its relay names are resolved.
@@ -70,6 +72,8 @@ type sourceDirective struct {
 // parse reads the amtrelay block of the server block in c.
 func parse(c *caddy.Controller) (*AMTRelay, error) {
 	cfg := &config{byName: map[string]*relay{}, byValue: map[string]*relay{}, ttl: defaultTTL, policy: policies["static"].spec("static")}
+	serial := configSerial(c)
+	cfg.serial = &serial
 	blocks := 0
 	for c.Next() {
 		if blocks++; blocks > 1 {
@@ -114,6 +118,8 @@ func (cfg *config) property(c *caddy.Controller) error {
 		return cfg.parseHealth(c)
 	case "load":
 		return cfg.parseLoad(c)
+	case "serial":
+		return cfg.parseSerial(c)
 	case "explain":
 		if len(c.RemainingArgs()) != 0 {
 			return c.ArgErr()

@@ -15,6 +15,7 @@ import (
 //	    down COUNT
 //	    up COUNT
 //	    request
+//	    fleet URL [QUERY] [{ interval DURATION; timeout DURATION; quorum FRACTION; max-age DURATION }]
 //	}
 func (cfg *config) parseHealth(c *caddy.Controller) error {
 	h := &healthConfig{port: 2268, interval: defaultProbeInterval, timeout: defaultProbeTimeout, downAfter: defaultDownAfter, upAfter: defaultUpAfter}
@@ -45,6 +46,11 @@ func (cfg *config) parseHealth(c *caddy.Controller) error {
 				return c.ArgErr()
 			}
 			h.request = true
+		case "fleet":
+			if h.fleet != nil {
+				return c.Errf("fleet is given twice in health: one fleet view per block")
+			}
+			h.fleet, err = parseFleet(c)
 		default:
 			return c.Errf("unknown property '%s' in health", c.Val())
 		}
@@ -55,6 +61,20 @@ func (cfg *config) parseHealth(c *caddy.Controller) error {
 	}
 	if h.timeout > h.interval {
 		return c.Errf("health timeout %s is longer than its interval %s", h.timeout, h.interval)
+	}
+	if f := h.fleet; f != nil {
+		if f.interval == 0 {
+			f.interval = h.interval
+		}
+		if f.timeout == 0 {
+			f.timeout = min(defaultFleetTimeout, f.interval)
+		}
+		if f.maxAge == 0 {
+			f.maxAge = defaultFleetMaxAgeIntervals * f.interval
+		}
+		if f.timeout > f.interval {
+			return c.Errf("health fleet timeout %s is longer than its interval %s", f.timeout, f.interval)
+		}
 	}
 	cfg.health = h
 	return nil

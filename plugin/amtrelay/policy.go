@@ -10,7 +10,8 @@ import (
 // values are tried first (RFC 8777 §4.2.1); equal values let gateways
 // choose at random (§3.1.2). Each source has its own policy value, made by
 // its kind's constructor, and the policy keeps whatever state it needs
-// (a rotation counter, cumulative weights, a load order) itself.
+// (cumulative weights, a load order) itself; never per-process state that
+// answers depend on (draw.go).
 type policy interface {
 	rank(q *query) ranking
 }

@@ -13,7 +13,8 @@ import (
 //
 //   - below the low mark (load/capacity) the home relay is ranked first;
 //   - between the low and the high mark a growing share of clients, from
-//     0 to 1, is shed: their first relay is drawn from the spread next
+//     0 to 1, is shed (by a draw from the source name, the time bucket and
+//     the client's GeoIP network, draw.go): their first relay is drawn from the spread next
 //     nearest relays, each with probability in proportion to its spare
 //     capacity, (high − load/capacity) × capacity;
 //   - at or over the high mark, or when the home relay is down, every
@@ -101,7 +102,7 @@ func (p spillOverPolicy) rank(q *query) ranking {
 		shed = p.shedShare(q.utilisation(home))
 	}
 	first := 0 // index in cs of the relay ranked first
-	if shed > 0 && q.sel.rand() < shed {
+	if shed > 0 && q.draw(saltShed, true) < shed {
 		first = p.spill(q, cs, home)
 	}
 	// Ranked: the first relay, then the rest by distance with relays
@@ -152,7 +153,7 @@ func (p spillOverPolicy) spill(q *query, cs []candidate, home *relay) int {
 	if total == 0 {
 		return 0
 	}
-	x := q.sel.rand() * total
+	x := q.draw(saltSpill, true) * total
 	for _, i := range pool {
 		x -= p.spare(cs[i].relay, cs[i].utilisation)
 		if x < 0 {

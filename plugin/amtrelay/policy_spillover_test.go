@@ -1,6 +1,7 @@
 package amtrelay
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -8,12 +9,19 @@ import (
 	"github.com/amtrelay/amtrelay/internal/geotest"
 )
 
-// spillCounts asks n times from London and counts the first relay.
+// spillCounts asks n times from London and counts the first relay. The
+// draws derive from the source name and the time bucket (draw.go), so
+// the queries go to different sources, and to the next bucket after
+// every 254.
 func spillCounts(t *testing.T, a *AMTRelay, n int) map[string]int {
 	t.Helper()
+	tick := manualClock(a)
 	counts := map[string]int{}
-	for range n {
-		got := order(t, ask(t, a, "198.51.100.1", "127.0.0.1", "203.0.113.0/26"))
+	for i := range n {
+		if i > 0 && i%254 == 0 {
+			tick()
+		}
+		got := order(t, ask(t, a, fmt.Sprintf("198.51.100.%d", 1+i%254), "127.0.0.1", "203.0.113.0/26"))
 		counts[strings.Fields(got[0])[1]]++
 	}
 	return counts

@@ -8,9 +8,12 @@ import (
 	"sort"
 )
 
-// weightedPolicy draws relays at random in proportion to their weight,
-// without replacement: the first relay of an answer is relay i with
-// probability weight(i)/Σweight among eligible relays.
+// weightedPolicy draws relays in proportion to their weight, without
+// replacement: over source names and time buckets, the first relay of an
+// answer is relay i with probability weight(i)/Σweight among eligible
+// relays. The draws derive from the source name and the time bucket
+// (draw.go), not from random state, so every instance of a fleet gives
+// the same answer, and it holds for every client (ECS scope 0).
 type weightedPolicy struct {
 	// cumWeight[i] is the sum of the weights of the source's relays[:i+1],
 	// and byWeight the relays by descending weight.
@@ -43,7 +46,7 @@ func (p *weightedPolicy) rank(q *query) ranking {
 	// already taken or not eligible. The bound keeps a source of mostly
 	// down relays from spinning; the rest are then taken by weight order.
 	for tries := 0; len(cs) < limit && tries < 8*limit+16 && total > 0; tries++ {
-		x := q.sel.rand() * total
+		x := q.draw(saltWeighted+uint64(tries), false) * total
 		i := sort.SearchFloat64s(p.cumWeight, x)
 		if i < len(p.cumWeight) && p.cumWeight[i] == x {
 			i++

@@ -1,6 +1,7 @@
 package amtrelay
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -20,9 +21,15 @@ func TestWeighted(t *testing.T) {
 		source 198.51.100.0/24
 		policy weighted
 	}`, nil)
+	// Over source names and time buckets, not per query: the draw of one
+	// name in one bucket is the same on every instance (draw.go).
+	tick := manualClock(a)
 	counts := map[string]int{}
-	for range 4000 {
-		got := order(t, ask(t, a, "198.51.100.1", "127.0.0.1", ""))
+	for i := range 4000 {
+		if i > 0 && i%250 == 0 {
+			tick()
+		}
+		got := order(t, ask(t, a, fmt.Sprintf("198.51.100.%d", 1+i%250), "127.0.0.1", ""))
 		if len(got) != 2 || slices.Contains(got, "2 192.0.2.3") {
 			t.Fatalf("answer %q: weight 0 must never be answered, others once each", got)
 		}

@@ -56,6 +56,9 @@ type query struct {
 	// assumeUp ranks as if every relay were up (drained ones stay out):
 	// the ranking ECS scopes are built from.
 	assumeUp bool
+	// key is what the query's tie-breaks and rotations derive from
+	// (draw.go).
+	key drawKey
 }
 
 // eligible reports whether r may be handed out in this answer.

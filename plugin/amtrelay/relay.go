@@ -16,8 +16,10 @@ import (
 // lines: with thousands of relays, memory latency is most of a query's
 // cost.
 type relay struct {
-	// down is set by the health probe.
+	// down is set by the health checker: from the fleet's view, or this
+	// instance's own probes (health.go); judged once it first decided.
 	down    atomic.Bool
+	judged  atomic.Bool
 	drained bool
 	// loadBits and loadAt hold the last load reading (a float64's bits,
 	// and its time in Unix nanoseconds; 0 for none, staticLoad for a
@@ -48,6 +50,9 @@ type relay struct {
 	geo         atomic.Pointer[point]
 	// weight is the share of answers the weighted policy gives the relay.
 	weight float64
+
+	// health says what decided the relay's state, for explain.
+	health atomic.Pointer[string]
 
 	// metricsURL is where the scrape load source reads this relay.
 	metricsURL string

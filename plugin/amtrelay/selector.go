@@ -1,20 +1,23 @@
 package amtrelay
 
 import (
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 )
 
 // selector holds what the policies of one server block share: the GeoIP
-// database, the random source, and the generation of what load orders
-// were computed from.
+// database, the clock and time bucket that draws derive from (draw.go),
+// and the generation of what load orders were computed from.
 type selector struct {
 	geo *geoDB
 	// maxLoadAge makes older load readings unknown (0: they never age).
 	maxLoadAge time.Duration
-	// rand returns a number in [0, 1). Tests seed it.
-	rand func() float64
+	// bucket is how long a rotation or draw holds for a name before it
+	// moves on: the answer TTL, so that every instance of a fleet moves
+	// at the same moment (draw.go).
+	bucket time.Duration
+	// now is the clock of ServeDNS; tests set it.
+	now func() time.Time
 	// generation moves on whenever something a ranking was computed from
 	// changes: a relay's health, a load reading, the GeoIP database. It
 	// retires least-load's load orders; changed is the one way to move it.
@@ -25,7 +28,7 @@ type selector struct {
 }
 
 func newSelector() *selector {
-	return &selector{rand: rand.Float64, located: newLocationWatch()}
+	return &selector{bucket: defaultTTL * time.Second, now: time.Now, located: newLocationWatch()}
 }
 
 // changed retires every load order computed before it. The background
