@@ -19,6 +19,5 @@ func init() {
 
 func runAnycast(_ context.Context, t *tierRun) {
 	port := t.r.port()
-	t.add(Candidate{Addr: netip.AddrPortFrom(amt.AnycastIPv6, port)})
-	t.add(Candidate{Addr: netip.AddrPortFrom(amt.AnycastIPv4, port)})
+	t.addAll([]Candidate{{Addr: netip.AddrPortFrom(amt.AnycastIPv6, port)}, {Addr: netip.AddrPortFrom(amt.AnycastIPv4, port)}})
 }

@@ -216,11 +216,12 @@ func (s *targetSet) resolve(ctx context.Context, t *tierRun, c Candidate, port u
 }
 
 func (u targetUser) add(t *tierRun, b addrBatch) {
-	for _, a := range b.addrs {
-		c := u.c
-		c.Addr, c.TTL = netip.AddrPortFrom(a, u.port), min(c.TTL, b.ttl)
-		t.add(c)
+	cs := make([]Candidate, len(b.addrs))
+	for i, a := range b.addrs {
+		cs[i] = u.c
+		cs[i].Addr, cs[i].TTL = netip.AddrPortFrom(a, u.port), min(u.c.TTL, b.ttl)
 	}
+	t.addAll(cs)
 }
 
 func (u targetUser) unresolved(t *tierRun, err error) {

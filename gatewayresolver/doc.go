@@ -6,7 +6,9 @@
 //
 // Resolver.Dial looks up and connects at once: connection attempts start
 // as soon as a usable candidate is known, and never wait for lagging DNS
-// answers (RFC 8777 §3.2.2, RFC 8305 §3). Candidates that arrive later
+// answers (RFC 8777 §3.2.2, RFC 8305 §3), except that a candidate waits at
+// most the Resolution Delay (50 ms) for a better tier still looking, so
+// that DNS-SD comes strictly first (§3.1.2). Candidates that arrive later
 // join the list in their place: a better one is tried next, attempts
 // already started go on. When a relay has connected, the lookups still
 // running are cancelled. Resolver.Lookup waits for every answer and

@@ -79,10 +79,11 @@ func runDRIAD(ctx context.Context, t *tierRun) {
 
 	port := t.r.port()
 	var names []record
+	var direct []Candidate
 	for _, relay := range relays {
 		switch relay.Type {
 		case amtrelayrr.TypeIPv4, amtrelayrr.TypeIPv6:
-			t.add(Candidate{
+			direct = append(direct, Candidate{
 				Addr:       netip.AddrPortFrom(relay.Addr, port),
 				Precedence: relay.Precedence, DiscoveryOptional: relay.DiscoveryOptional, TTL: relay.ttl,
 			})
@@ -90,6 +91,9 @@ func runDRIAD(ctx context.Context, t *tierRun) {
 			names = append(names, relay)
 		}
 	}
+	// The answer's addresses go in together: the race must not start a
+	// precedence-1 relay because it came first in a rotated answer.
+	t.addAll(direct)
 	// The cap keeps the names a gateway would try first.
 	slices.SortStableFunc(names, func(a, b record) int { return cmp.Compare(a.Precedence, b.Precedence) })
 	if len(names) > maxRelayNames {
@@ -105,11 +109,12 @@ func runDRIAD(ctx context.Context, t *tierRun) {
 			// A and AAAA record of the name.
 			c := Candidate{Precedence: n.Precedence, DiscoveryOptional: n.DiscoveryOptional, Name: n.Name, TTL: n.ttl}
 			err := t.resolve(ctx, n.Name, func(b addrBatch) {
-				for _, a := range b.addrs {
-					c := c
-					c.Addr, c.TTL = netip.AddrPortFrom(a, port), min(c.TTL, b.ttl)
-					t.add(c)
+				cs := make([]Candidate, len(b.addrs))
+				for i, a := range b.addrs {
+					cs[i] = c
+					cs[i].Addr, cs[i].TTL = netip.AddrPortFrom(a, port), min(c.TTL, b.ttl)
 				}
+				t.addAll(cs)
 			})
 			if err != nil {
 				c.Reason = "relay name did not resolve: " + oneLine(err)

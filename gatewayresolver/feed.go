@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 )
 
 // feed is the candidate list of one lookup as it grows: the tiers add
@@ -22,6 +23,7 @@ type feed struct {
 	notes   []Note
 	waiting map[pendingLookup]int // questions being asked
 	running int                   // tiers still running
+	tiers   map[Tier]int          // the same, by tier
 	noRelay bool
 	rcode   int
 	txt     map[string][]string // DNS-SD instance → TXT strings
@@ -44,7 +46,7 @@ func newFeed(r *Resolver) *feed {
 	f := &feed{
 		r: r, rcode: -1, wake: make(chan struct{}),
 		waiting: map[pendingLookup]int{}, txt: map[string][]string{},
-		sources: map[netip.Addr]srcResult{}, ranks: map[Tier]int{},
+		sources: map[netip.Addr]srcResult{}, ranks: map[Tier]int{}, tiers: map[Tier]int{},
 	}
 	for i, t := range r.tiers() {
 		f.ranks[t] = i
@@ -94,36 +96,47 @@ func (f *feed) changed() <-chan struct{} {
 	return f.wake
 }
 
-// add puts a candidate in the list, with its source address (RFC 6724 §5)
-// and its tie-break key.
-func (f *feed) add(c Candidate) {
-	it := &item{c: c, why: c.Reason, key: f.r.tieKey(c)}
-	it.c.Reason, it.c.Usable = "", false
-	if c.Addr.IsValid() {
-		a := c.Addr.Addr()
-		f.mu.Lock()
-		sr, ok := f.sources[a]
-		f.mu.Unlock()
-		if !ok {
-			sr.src, sr.err = f.r.sourceFor()(a)
-			if sr.err == nil && !sr.src.Addr.IsValid() {
-				sr.err = fmt.Errorf("no source address for %v", a)
-			}
+// add puts candidates in the list, with their source addresses (RFC 6724
+// §5) and tie-break keys, and wakes the race once for all of them.
+func (f *feed) add(cs ...Candidate) {
+	now := time.Now()
+	items := make([]*item, len(cs))
+	for i, c := range cs {
+		it := &item{c: c, why: c.Reason, key: f.r.tieKey(c), added: now}
+		it.c.Reason, it.c.Usable = "", false
+		if c.Addr.IsValid() {
+			it.src, it.srcErr = f.sourceOf(c.Addr.Addr())
 		}
-		it.src, it.srcErr = sr.src, sr.err
+		items[i] = it
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, it := range items {
+		it.seq = len(f.items)
+		it.rank = f.rank(it.c.Tier)
+		if txt, ok := f.txt[it.c.Instance]; ok && it.c.Instance != "" {
+			it.c.TXT = txt
+		}
+		f.items = append(f.items, it)
+	}
+	f.notify()
+}
+
+// sourceOf is the source address for destination a, looked up once.
+func (f *feed) sourceOf(a netip.Addr) (Source, error) {
+	f.mu.Lock()
+	sr, ok := f.sources[a]
+	f.mu.Unlock()
+	if !ok {
+		sr.src, sr.err = f.r.sourceFor()(a)
+		if sr.err == nil && !sr.src.Addr.IsValid() {
+			sr.err = fmt.Errorf("no source address for %v", a)
+		}
 		f.mu.Lock()
 		f.sources[a] = sr
 		f.mu.Unlock()
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	it.seq = len(f.items)
-	it.rank = f.rank(c.Tier)
-	if txt, ok := f.txt[c.Instance]; ok && c.Instance != "" {
-		it.c.TXT = txt
-	}
-	f.items = append(f.items, it)
-	f.notify()
+	return sr.src, sr.err
 }
 
 // setTXT gives the TXT strings of a DNS-SD instance to its candidates,
@@ -164,19 +177,32 @@ func (f *feed) pending(tier Tier, question string) (done func()) {
 	}
 }
 
-func (f *feed) startTier() {
+func (f *feed) startTier(t Tier) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.running++
+	f.tiers[t]++
 	f.wg.Add(1)
 }
 
-func (f *feed) endTier() {
+func (f *feed) endTier(t Tier) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.running--
+	f.tiers[t]--
 	f.wg.Done()
 	f.notify()
+}
+
+// betterRunning reports whether a tier placed before rank is still
+// running. The caller holds f.mu.
+func (f *feed) betterRunning(rank int) bool {
+	for t, n := range f.tiers {
+		if n > 0 && f.rank(t) < rank {
+			return true
+		}
+	}
+	return false
 }
 
 // wait waits for every tier to end.

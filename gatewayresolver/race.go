@@ -252,6 +252,8 @@ func (r *Resolver) race(ctx context.Context, f *feed, n int, taken []netip.AddrP
 	delay := r.attemptDelay()
 	var timer *time.Timer
 	var timerC <-chan time.Time
+	// holdC ends the wait of a candidate held for a better tier.
+	var holdC <-chan time.Time
 	defer func() {
 		if timer != nil {
 			timer.Stop()
@@ -322,10 +324,14 @@ loop:
 			mayStart = true
 		}
 		if mayStart {
-			if c, override, ok := f.pick(states, won, lastResort); ok {
-				launch(c, override)
-				mayStart = false
-				continue
+			if c, override, wait, ok := f.pick(states, won, lastResort, r.resolutionDelayTime()); ok {
+				if wait <= 0 {
+					launch(c, override)
+					mayStart = false
+					continue
+				}
+				r.tracef("%v %s waits up to %d ms for a better tier", c.Addr, c.Tier, wait.Milliseconds())
+				holdC = time.After(wait)
 			}
 		}
 		if running == 0 && complete {
@@ -338,6 +344,8 @@ loop:
 			break
 		}
 		select {
+		case <-holdC:
+			holdC = nil
 		case <-timerC:
 			timerC = nil
 			mayStart = true
@@ -375,7 +383,14 @@ loop:
 // may start: usable, not tried, and not already a winner's relay. As a
 // last resort it also returns candidates held down by the Resolver itself
 // (override), and those whose advertised relay was held down.
-func (f *feed) pick(states map[netip.AddrPort]tryState, won map[netip.AddrPort]bool, lastResort bool) (c Candidate, override, ok bool) {
+//
+// A candidate from a tier while a better tier is still looking waits for
+// it, up to delay (the Resolution Delay, RFC 8305 §3) after the candidate
+// came: RFC 8777 §3.1.2 prefers local relays (DNS-SD) strictly ahead of
+// the anycast address and DRIAD, and a DNS-SD answer a few milliseconds
+// behind must not lose to a race already started. wait is what is left of
+// that time; the race starts the candidate when it is 0.
+func (f *feed) pick(states map[netip.AddrPort]tryState, won map[netip.AddrPort]bool, lastResort bool, delay time.Duration) (c Candidate, override bool, wait time.Duration, ok bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	list, _ := f.arrange()
@@ -392,12 +407,15 @@ func (f *feed) pick(states map[netip.AddrPort]tryState, won map[netip.AddrPort]b
 				continue
 			}
 		}
+		if !f.fixed && !lastResort && f.betterRunning(it.rank) {
+			wait = time.Until(it.added.Add(delay))
+		}
 		switch {
 		case it.out.Usable:
-			return it.out, lastResort, true
+			return it.out, lastResort, wait, true
 		case lastResort && it.held && !it.strict:
-			return it.out, true, true
+			return it.out, true, 0, true
 		}
 	}
-	return Candidate{}, false, false
+	return Candidate{}, false, 0, false
 }

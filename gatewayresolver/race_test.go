@@ -861,3 +861,103 @@ func TestCancelledNotPenalised(t *testing.T) {
 		t.Errorf("%v, %+v, %d held", err, race.Attempts, r.Holds().Len())
 	}
 }
+
+// TestAnswerAddedWhole (found by test/e2e through Unbound, which rotates
+// records): the relays of one AMTRELAY answer join the race together, so
+// the first attempt is the lowest precedence whatever the records' order
+// (RFC 8777 §3.1.2). The old code added them one by one, and the race
+// could start the precedence-1 relay before the precedence-0 one was
+// listed.
+func TestAnswerAddedWhole(t *testing.T) {
+	relays, p, err := amttest.StartSamePort("127.0.0.1", "127.0.0.2")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, x := range relays {
+		defer x.Close()
+	}
+	srv := startServer(t,
+		"12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 1 0 1 127.0.0.2",
+		"12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 0 0 1 127.0.0.1",
+	)
+	r := testResolver(srv.Addr)
+	r.Tiers = []Tier{TierDRIAD}
+	r.Port = p
+	r.AttemptTimeout = 30 * time.Second
+	// Finding a source address is a system call in real life
+	// (DefaultSourceFor); here it takes a few milliseconds, as it may on a
+	// busy machine, which left the old race time to start the first
+	// relay.
+	r.SourceFor = func(dst netip.Addr) (Source, error) {
+		time.Sleep(5 * time.Millisecond)
+		return testSources(dst)
+	}
+	for i := range 10 {
+		race, err, _ := dial(t, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first := race.Attempts[0].Candidate; first.Addr.Addr() != netip.MustParseAddr("127.0.0.1") {
+			t.Fatalf("run %d: first attempt %v (precedence %d), want the precedence-0 relay", i, first.Addr, first.Precedence)
+		}
+	}
+}
+
+// TestBetterTierWaitedFor (found by test/e2e, RFC 8313 §3.5): a DRIAD
+// candidate known while DNS-SD is still looking waits for it, up to the
+// Resolution Delay: local relays come strictly first (RFC 8777 §3.1.2).
+// A DNS-SD lookup that never ends holds DRIAD back for that delay only.
+func TestBetterTierWaitedFor(t *testing.T) {
+	relays, p, err := amttest.StartSamePort("127.0.0.1", "127.0.0.3")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, x := range relays {
+		defer x.Close()
+	}
+	port := itoa(int(p))
+	setup := func(t *testing.T, drop bool) *Resolver {
+		srv := startServer(t,
+			"_amt._udp.example.net. 60 IN PTR c._amt._udp.example.net.",
+			"c._amt._udp.example.net. 60 IN SRV 0 0 "+port+" c.example.net.",
+			"c.example.net. 60 IN A 127.0.0.3",
+			"12.100.51.198.in-addr.arpa. 60 IN AMTRELAY 0 0 1 127.0.0.1",
+		)
+		srv.with(func() {
+			srv.delay[qkey("_amt._udp.example.net.", dns.TypePTR)] = 30 * time.Millisecond
+			if drop {
+				srv.drop[qkey("_amt._udp.example.net.", dns.TypePTR)] = 1000
+			}
+		})
+		r := testResolver(srv.Addr)
+		r.Tiers = []Tier{TierDNSSD, TierDRIAD}
+		r.DNSSDDomains = []string{"example.net"}
+		r.Port = p
+		r.AttemptTimeout = 30 * time.Second
+		r.RetryInitial, r.RetryMax, r.queryAttempts = 20*time.Second, 20*time.Second, 1
+		return r
+	}
+	t.Run("DNS-SD a little late", func(t *testing.T) {
+		r := setup(t, false)
+		r.resolutionDelay = 5 * time.Second // far more than the DNS-SD lookups take, even on a busy machine
+		race, err, _ := dial(t, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first := race.Attempts[0].Candidate; first.Tier != TierDNSSD {
+			t.Errorf("first attempt %v from %s, want the DNS-SD relay", first.Addr, first.Tier)
+		}
+	})
+	t.Run("DNS-SD never answers", func(t *testing.T) {
+		r := setup(t, true)
+		r.resolutionDelay = 300 * time.Millisecond
+		race, err, took := dial(t, r)
+		if err != nil {
+			t.Fatalf("%v after %v", err, took)
+		}
+		first := race.Attempts[0]
+		if first.Candidate.Tier != TierDRIAD || first.Started < 300*time.Millisecond {
+			t.Errorf("first attempt %v from %s at %v, want DRIAD after the 300 ms delay", first.Candidate.Addr, first.Candidate.Tier, first.Started)
+		}
+	})
+}

@@ -20,9 +20,11 @@ func runSeed(ctx context.Context, t *tierRun) {
 	name := "amt." + t.reverse
 	port := t.r.port()
 	err := t.resolve(ctx, name, func(b addrBatch) {
-		for _, a := range b.addrs {
-			t.add(Candidate{Addr: netip.AddrPortFrom(a, port), Name: name, TTL: b.ttl})
+		cs := make([]Candidate, len(b.addrs))
+		for i, a := range b.addrs {
+			cs[i] = Candidate{Addr: netip.AddrPortFrom(a, port), Name: name, TTL: b.ttl}
 		}
+		t.addAll(cs)
 	})
 	if err != nil {
 		t.note(fmt.Errorf("%s: %w", name, err))

@@ -87,9 +87,16 @@ type tierRun struct {
 }
 
 // add hands a candidate to the lookup at once.
-func (t *tierRun) add(c Candidate) {
-	c.Tier = t.tier
-	t.f.add(c)
+func (t *tierRun) add(c Candidate) { t.addAll([]Candidate{c}) }
+
+// addAll hands over the candidates of one answer together, so that the
+// race sees them in their order: it never starts the first one given
+// before a better one of the same answer is listed.
+func (t *tierRun) addAll(cs []Candidate) {
+	for i := range cs {
+		cs[i].Tier = t.tier
+	}
+	t.f.add(cs...)
 }
 
 // note records a non-fatal problem.
@@ -123,9 +130,9 @@ func (r *Resolver) startTiers(ctx context.Context, f *feed, source netip.Addr, r
 			}
 			t.s = s
 		}
-		f.startTier()
+		f.startTier(tier)
 		go func() {
-			defer f.endTier()
+			defer f.endTier(tier)
 			spec.run(ctx, t)
 		}()
 	}
