@@ -1,0 +1,214 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/amtrelay/amtrelay/internal/geotest"
+	"github.com/amtrelay/amtrelay/internal/testenv"
+)
+
+// Relay loads at the start, percent of capacity: 1a is the least loaded.
+var initialLoads = []string{"1a=20", "1b=50", "1a6=20", "1b6=50"}
+
+// services starts the programs, each in its namespace, in the order they
+// depend on each other: the authorities, the relays and the monitoring,
+// the AMT DNS instances (which probe the relays and read Prometheus), then
+// the end user's resolver.
+func (tb *testbed) services(t *testing.T) {
+	t.Helper()
+	named := testenv.LookPath(t, "named", "bind9")
+	conf, names := testenv.NamedConfig(t, tb.path(), []string{rootServer}, 53, rootZones())
+	tb.rootNamed = tb.start(t, nsRoot, "named (root)", false, named, "-g", "-4", "-n", "1", "-c", conf)
+	dir1 := t.TempDir()
+	conf1, names1 := testenv.NamedConfig(t, dir1, []string{net1NS1, net1NS2}, 53, net1Zones())
+	tb.net1Named = tb.start(t, nsNet1, "named (Network 1)", false, named, "-g", "-4", "-n", "1", "-c", conf1)
+
+	tb.relay1a = tb.startRelay(t, nsNet1, "relay 1a", relay1a, relay1a6)
+	tb.relay1b = tb.startRelay(t, nsNet1, "relay 1b", relay1b, relay1b6)
+	tb.relay2a = tb.startRelay(t, nsNet2, "relay 2a", relay2a, relay2a6)
+	tb.loads = tb.start(t, nsNet1, "load exporter", true, append([]string{tb.bin["loadexporter"], "-listen", loadExporter}, initialLoads...)...)
+	promConf := tb.write(t, "prometheus/prometheus.yml", testenv.PrometheusConfig(loadExporter, dns1A+":9153", dns1B+":9153"))
+	tb.prometheus = tb.start(t, nsNet1, "prometheus", false, testenv.LookPath(t, "prometheus", "prometheus"),
+		"--config.file="+promConf, "--storage.tsdb.path="+tb.path("prometheus", "data"),
+		"--web.listen-address="+prometheusAddr, "--log.level=warn")
+
+	tb.waitZones(t, nsRoot, rootServer, tb.rootNamed, names)
+	tb.waitZones(t, nsNet1, net1NS1, tb.net1Named, names1)
+	tb.waitHTTP(t, nsNet1, "http://"+prometheusAddr+"/-/ready", tb.prometheus)
+
+	tb.startNet1(t)
+	tb.dnsNet2 = tb.startCoreDNS(t, nsNet2, "AMT DNS (Network 2)", dns2, net2Corefile())
+	tb.waitReady(t, nsNet2, dns2, tb.dnsNet2)
+
+	tb.startUnbound(t)
+}
+
+// startNet1 starts Network 1's two instances, with the fleet health
+// source if the plugin has it.
+func (tb *testbed) startNet1(t *testing.T) {
+	t.Helper()
+	geo := tb.path("city.mmdb")
+	if err := geotest.Write(geo, geoPlaces); err != nil {
+		t.Fatal(err)
+	}
+	tb.fleet = true
+	tb.dnsA = tb.tryCoreDNS(t, nsN1A, "AMT DNS (Network 1, A)", net1Corefile(dns1A, geo, true))
+	if tb.dnsA == nil {
+		t.Logf("this build of the plugin refuses the fleet health source and serial: Network 1 runs without them (scenario d's fleet part skips)")
+		tb.fleet = false
+		tb.dnsA = tb.startCoreDNS(t, nsN1A, "AMT DNS (Network 1, A)", dns1A, net1Corefile(dns1A, geo, false))
+	} else {
+		tb.waitDNS(t, nsN1A, dns1A, tb.dnsA)
+	}
+	tb.dnsB = tb.startCoreDNS(t, nsN1B, "AMT DNS (Network 1, B)", dns1B, net1Corefile(dns1B, geo, tb.fleet))
+	tb.waitReady(t, nsN1A, dns1A, tb.dnsA)
+	tb.waitReady(t, nsN1B, dns1B, tb.dnsB)
+}
+
+// startRelay runs an AMT relay (cmd/amtresponder) on the given addresses.
+func (tb *testbed) startRelay(t *testing.T, ns netns, name string, addrs ...string) *proc {
+	t.Helper()
+	args := []string{tb.bin["amtresponder"]}
+	for _, a := range addrs {
+		if strings.Contains(a, ":") {
+			a = "[" + a + "]"
+		}
+		args = append(args, a+":"+relayPort)
+	}
+	p := tb.start(t, ns, name, false, args...)
+	tb.waitOutput(t, p, strings.Count(strings.Join(addrs, " "), " ")+1, "answering AMT discovery on")
+	return p
+}
+
+// tryCoreDNS starts CoreDNS and returns nil, with the process ended, if
+// it refused the fleet syntax.
+func (tb *testbed) tryCoreDNS(t *testing.T, ns netns, name, corefile string) *proc {
+	t.Helper()
+	p := tb.startCoreDNSProc(t, ns, name, corefile)
+	testenv.Eventually(t, name+" answers or refuses its Corefile", func() bool {
+		if p.exited() {
+			return true
+		}
+		return tb.answers(ns, dns1A, s1Zone4)
+	})
+	if p.exited() {
+		if refusesFleet(p.out.String()) {
+			return nil
+		}
+		t.Fatalf("%s exited: %s", name, p.out.String())
+	}
+	return p
+}
+
+// startCoreDNS starts CoreDNS and waits until it answers at addr.
+func (tb *testbed) startCoreDNS(t *testing.T, ns netns, name, addr, corefile string) *proc {
+	t.Helper()
+	p := tb.startCoreDNSProc(t, ns, name, corefile)
+	tb.waitDNS(t, ns, addr, p)
+	return p
+}
+
+func (tb *testbed) startCoreDNSProc(t *testing.T, ns netns, name, corefile string) *proc {
+	t.Helper()
+	path := tb.write(t, string(ns)+".Corefile", corefile)
+	return tb.start(t, ns, name, false, tb.bin["coredns"], "-conf", path)
+}
+
+// answers reports whether the server at addr (port 53) answers the SOA
+// query for zone from inside ns with NOERROR.
+func (tb *testbed) answers(ns netns, addr, zone string) bool {
+	r, err := ns.exchange(new(dns.Msg).SetQuestion(zone, dns.TypeSOA), addr+":53", 500*time.Millisecond)
+	return err == nil && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0
+}
+
+// waitDNS waits until the AMT DNS at addr answers for S1's zone.
+func (tb *testbed) waitDNS(t *testing.T, ns netns, addr string, p *proc) {
+	t.Helper()
+	tb.waitZones(t, ns, addr, p, []string{s1Zone4, s1Zone6})
+}
+
+// waitZones waits until the server at addr answers the SOA of each zone.
+func (tb *testbed) waitZones(t *testing.T, ns netns, addr string, p *proc, zones []string) {
+	t.Helper()
+	for _, z := range zones {
+		testenv.Eventually(t, p.name+" answers for "+z, func() bool {
+			if p.exited() {
+				t.Fatalf("%s exited: %s", p.name, p.out.String())
+			}
+			return tb.answers(ns, addr, z)
+		})
+	}
+}
+
+// waitReady waits until the instance's ready plugin says ready.
+func (tb *testbed) waitReady(t *testing.T, ns netns, addr string, p *proc) {
+	t.Helper()
+	if !waitUntil(10*time.Second, func() bool { return ready(ns, addr) }) {
+		resp, err := ns.httpClient().Get("http://" + addr + ":9153/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var lines []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "coredns_amtrelay_") {
+					lines = append(lines, l)
+				}
+			}
+			t.Logf("DEBUG %s metrics:\n%s", addr, strings.Join(lines, "\n"))
+		}
+	}
+	tb.waitHTTP(t, ns, "http://"+addr+":8181/ready", p)
+}
+
+func waitUntil(d time.Duration, cond func() bool) bool {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if cond() {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// ready reports whether the instance at addr says ready.
+func ready(ns netns, addr string) bool {
+	return httpOK(ns, "http://"+addr+":8181/ready")
+}
+
+func httpOK(ns netns, url string) bool {
+	resp, err := ns.httpClient().Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// waitHTTP waits until url answers 200 from inside ns.
+func (tb *testbed) waitHTTP(t *testing.T, ns netns, url string, p *proc) {
+	t.Helper()
+	testenv.Eventually(t, p.name+" at "+url, func() bool {
+		if p.exited() {
+			t.Fatalf("%s exited: %s", p.name, p.out.String())
+		}
+		return httpOK(ns, url)
+	})
+}
+
+// waitOutput waits until p has written s n times.
+func (tb *testbed) waitOutput(t *testing.T, p *proc, n int, s string) {
+	t.Helper()
+	testenv.Eventually(t, p.name+" says "+s, func() bool {
+		if p.exited() {
+			t.Fatalf("%s exited: %s", p.name, p.out.String())
+		}
+		return strings.Count(p.out.String(), s) >= n
+	})
+}
