@@ -32,7 +32,7 @@ func TestEndToEnd(t *testing.T) {
 func wantRelay(t *testing.T, g *gatewayReport, want string) {
 	t.Helper()
 	if g.relay() != want {
-		t.Fatalf("the gateway connected to %s, want %s; attempts: %s", named(g.relay()), named(want), g.outcomes())
+		t.Fatalf("the gateway connected to %s, want %s; candidates %v, attempts: %s%s", named(g.relay()), named(want), g.ranks(), g.outcomes(), g.precedenceSlip())
 	}
 }
 

@@ -56,6 +56,19 @@ func (g *gatewayReport) addresses() []string {
 	return out
 }
 
+// ranks lists the candidates as "ADDRESS/TIER/PRECEDENCE", in order.
+func (g *gatewayReport) ranks() []string {
+	var out []string
+	for _, c := range g.Candidates {
+		p := "-"
+		if c.Precedence != nil {
+			p = fmt.Sprint(*c.Precedence)
+		}
+		out = append(out, deref(c.Address)+"/"+c.Tier+"/"+p)
+	}
+	return out
+}
+
 // tried lists the addresses of the attempts, in start order.
 func (g *gatewayReport) tried() []string {
 	var out []string
@@ -112,7 +125,7 @@ func (tb *testbed) gateway(t testing.TB, ns netns, resolver string, args ...stri
 	if jerr := json.Unmarshal(stdout.Bytes(), g); jerr != nil {
 		t.Fatalf("amtdiscover %s in %s: no JSON report (%v): %v\nstdout: %s\nstderr: %s", strings.Join(full, " "), ns, err, jerr, stdout.String(), stderr.String())
 	}
-	t.Logf("gateway in %s: amtdiscover %s: exit %d, relay %q, candidates %v, attempts [%s]", ns, strings.Join(full, " "), g.ExitStatus, g.relay(), g.addresses(), g.outcomes())
+	t.Logf("gateway in %s: amtdiscover %s: exit %d, relay %q, candidates %v, attempts [%s]", ns, strings.Join(full, " "), g.ExitStatus, g.relay(), g.ranks(), g.outcomes())
 	return g
 }
 
@@ -138,4 +151,31 @@ func deref(s *string) string {
 func logTimings(t testing.TB, g *gatewayReport) {
 	t.Helper()
 	t.Logf("timings %s: %s", t.Name(), g.timings())
+}
+
+// precedenceSlip explains a race whose first attempt went to a DRIAD
+// candidate of higher precedence than another of the same answer, which
+// RFC 8777 §3.1.2 orders first: a gateway that starts racing on the first
+// record of an answer, before it has added the rest, follows the
+// records' order, and resolvers rotate it (Unbound's rrset-roundrobin).
+func (g *gatewayReport) precedenceSlip() string {
+	if len(g.Attempts) == 0 {
+		return ""
+	}
+	best, first := -1, -1
+	for _, c := range g.Candidates {
+		if c.Tier != "driad" || c.Precedence == nil || !c.Usable {
+			continue
+		}
+		if best < 0 || *c.Precedence < best {
+			best = *c.Precedence
+		}
+		if c.Address != nil && *c.Address == g.Attempts[0].Address {
+			first = *c.Precedence
+		}
+	}
+	if first > best {
+		return fmt.Sprintf("\n(the race started with a precedence-%d candidate while a precedence-%d one came in the same answer: RFC 8777 §3.1.2 orders by precedence; the gateway raced before adding the whole answer)", first, best)
+	}
+	return ""
 }

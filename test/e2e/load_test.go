@@ -29,10 +29,7 @@ func (tb *testbed) loadMoves(t *testing.T) {
 	tb.setLoads(t, "1a=90", "1b=10", "1a6=90", "1b6=10")
 	t.Cleanup(func() {
 		tb.setLoads(t, initialLoads...)
-		tb.eventually(t, "1a first again", func() bool {
-			return slices.Equal(rankedNow(t, dns1A), []string{"0 " + relay1a, "1 " + relay1b}) &&
-				slices.Equal(rankedNow(t, dns1B), []string{"0 " + relay1a, "1 " + relay1b})
-		})
+		tb.eventually(t, "1a first again", func() bool { return tb.settled(t) })
 		tb.flushS1(t)
 	})
 	want := []string{"0 " + relay1b, "1 " + relay1a}

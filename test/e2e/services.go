@@ -1,8 +1,8 @@
 package e2e
 
 import (
-	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +69,18 @@ func (tb *testbed) startNet1(t *testing.T) {
 	tb.dnsB = tb.startCoreDNS(t, nsN1B, "AMT DNS (Network 1, B)", dns1B, net1Corefile(dns1B, geo, tb.fleet))
 	tb.waitReady(t, nsN1A, dns1A, tb.dnsA)
 	tb.waitReady(t, nsN1B, dns1B, tb.dnsB)
+	// Ready once the first load read is done, which may be before
+	// Prometheus's first scrape of the exporter: wait for the loads.
+	tb.eventually(t, "both Network 1 instances rank by the initial loads", func() bool {
+		return tb.settled(t)
+	})
+}
+
+// settled reports whether both Network 1 instances rank 1a ahead of 1b,
+// as the initial loads say: the state every scenario starts from.
+func (tb *testbed) settled(t testing.TB) bool {
+	want := []string{"0 " + relay1a, "1 " + relay1b}
+	return slices.Equal(rankedNow(t, dns1A), want) && slices.Equal(rankedNow(t, dns1B), want)
 }
 
 // startRelay runs an AMT relay (cmd/amtresponder) on the given addresses.
@@ -149,32 +161,7 @@ func (tb *testbed) waitZones(t *testing.T, ns netns, addr string, p *proc, zones
 // waitReady waits until the instance's ready plugin says ready.
 func (tb *testbed) waitReady(t *testing.T, ns netns, addr string, p *proc) {
 	t.Helper()
-	if !waitUntil(10*time.Second, func() bool { return ready(ns, addr) }) {
-		resp, err := ns.httpClient().Get("http://" + addr + ":9153/metrics")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			var lines []string
-			for _, l := range strings.Split(string(b), "\n") {
-				if strings.HasPrefix(l, "coredns_amtrelay_") {
-					lines = append(lines, l)
-				}
-			}
-			t.Logf("DEBUG %s metrics:\n%s", addr, strings.Join(lines, "\n"))
-		}
-	}
 	tb.waitHTTP(t, ns, "http://"+addr+":8181/ready", p)
-}
-
-func waitUntil(d time.Duration, cond func() bool) bool {
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		if cond() {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return false
 }
 
 // ready reports whether the instance at addr says ready.

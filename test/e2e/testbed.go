@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/amtrelay/amtrelay/internal/testenv"
 )
@@ -67,13 +68,16 @@ func up(t *testing.T) *testbed {
 	// Registered first, so it runs last: after every process has
 	// stopped and every namespace is gone.
 	t.Cleanup(func() { tb.checkNothingLeft(t) })
+	start := time.Now()
 	for name, pkg := range programs {
 		tb.bin[name] = testenv.Build(t, pkg)
 	}
 	t.Cleanup(testenv.RemoveBuilt)
+	built := time.Now()
 	tb.network(t)
 	tb.checkIsolated(t)
 	tb.services(t)
+	t.Logf("test bed up: programs built in %d ms, network and services up in %d ms", built.Sub(start).Milliseconds(), time.Since(built).Milliseconds())
 	return tb
 }
 
