@@ -97,7 +97,7 @@ func lock(t *testing.T) {
 	f.Truncate(0)
 	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	t.Cleanup(func() {
-		f.Truncate(0)
+		os.Remove(lockPath)
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	})
