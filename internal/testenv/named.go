@@ -32,47 +32,11 @@ func StartNamed(t testing.TB, zones map[string]string) string {
 	named := LookPath(t, "named", "bind9")
 	dir := t.TempDir()
 
-	names := make([]string, 0, len(zones))
-	for z := range zones {
-		names = append(names, dns.Fqdn(z))
-	}
-	sort.Strings(names)
-	var zoneConf strings.Builder
-	for i, z := range names {
-		file := filepath.Join(dir, "zone"+strconv.Itoa(i)+".db")
-		text := zones[z]
-		if text == "" {
-			text = zones[strings.TrimSuffix(z, ".")]
-		}
-		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&zoneConf, "zone %q {\n\ttype primary;\n\tfile %q;\n};\n", z, file)
-	}
-
 	// A port that is free now may be taken before named binds it: retry.
 	var lastErr error
 	for range 3 {
 		port := FreePort(t)
-		conf := filepath.Join(dir, "named.conf")
-		text := fmt.Sprintf(`options {
-	directory %q;
-	pid-file %q;
-	session-keyfile %q;
-	managed-keys-directory %q;
-	listen-on port %d { 127.0.0.1; };
-	listen-on-v6 { none; };
-	recursion no;
-	dnssec-validation no;
-	notify no;
-	allow-query { any; };
-	allow-transfer { none; };
-};
-controls { };
-%s`, dir, filepath.Join(dir, "named.pid"), filepath.Join(dir, "session.key"), dir, port, zoneConf.String())
-		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		conf, names := NamedConfig(t, dir, []string{"127.0.0.1"}, port, zones)
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		stop, log, err := runNamed(named, conf, addr, names)
 		if err == nil {
@@ -132,4 +96,51 @@ func runNamed(named, conf, addr string, zones []string) (stop func(), log func()
 		}
 	}
 	return stop, out.String, nil
+}
+
+// NamedConfig writes, in dir, one zone file per entry of zones (zone name
+// to zone-file text, written as is) and a named.conf for an
+// authoritative-only named listening on the IPv4 addresses listen at
+// port: recursion off, its directory, pid file and session key in dir.
+// It returns the path of named.conf and the zone names, sorted. StartNamed
+// uses it on loopback; tests that run named elsewhere (in a network
+// namespace) use it with their own addresses.
+func NamedConfig(t testing.TB, dir string, listen []string, port int, zones map[string]string) (conf string, names []string) {
+	t.Helper()
+	for z := range zones {
+		names = append(names, dns.Fqdn(z))
+	}
+	sort.Strings(names)
+	var zoneConf strings.Builder
+	for i, z := range names {
+		file := filepath.Join(dir, "zone"+strconv.Itoa(i)+".db")
+		text := zones[z]
+		if text == "" {
+			text = zones[strings.TrimSuffix(z, ".")]
+		}
+		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&zoneConf, "zone %q {\n\ttype primary;\n\tfile %q;\n};\n", z, file)
+	}
+	conf = filepath.Join(dir, "named.conf")
+	text := fmt.Sprintf(`options {
+	directory %q;
+	pid-file %q;
+	session-keyfile %q;
+	managed-keys-directory %q;
+	listen-on port %d { %s; };
+	listen-on-v6 { none; };
+	recursion no;
+	dnssec-validation no;
+	notify no;
+	allow-query { any; };
+	allow-transfer { none; };
+};
+controls { };
+%s`, dir, filepath.Join(dir, "named.pid"), filepath.Join(dir, "session.key"), dir, port, strings.Join(listen, "; "), zoneConf.String())
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return conf, names
 }

@@ -21,14 +21,7 @@ func StartPrometheus(t testing.TB, targets ...string) (url string, stop func()) 
 	bin := LookPath(t, "prometheus", "prometheus")
 	dir := t.TempDir()
 	port := FreePort(t)
-	conf := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: relays
-    static_configs:
-      - targets: [%s]
-`, quoteAll(targets))
+	conf := PrometheusConfig(targets...)
 	confPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -78,4 +71,18 @@ func quoteAll(ss []string) string {
 		q[i] = fmt.Sprintf("%q", s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// PrometheusConfig is the text of a prometheus.yml that scrapes targets
+// ("host:port", path /metrics) every second, in one job named relays, as
+// StartPrometheus runs it.
+func PrometheusConfig(targets ...string) string {
+	return fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: relays
+    static_configs:
+      - targets: [%s]
+`, quoteAll(targets))
 }

@@ -26,7 +26,26 @@ func StartUnbound(t testing.TB, stubs map[string]string, extra ...string) string
 	bin := LookPath(t, "unbound", "unbound")
 	dir := t.TempDir()
 	port := FreePort(t)
+	conf := UnboundConfig(dir, port, stubs, extra...)
+	confPath := filepath.Join(dir, "unbound.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(LookPath(t, "unbound-checkconf", "unbound"), confPath).CombinedOutput(); err != nil {
+		t.Fatalf("unbound-checkconf: %v\n%s\n%s", err, out, conf)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	startDaemon(t, "unbound", addr, exec.Command(bin, "-d", "-c", confPath))
+	return addr
+}
 
+// UnboundConfig is the text of StartUnbound's unbound.conf: a resolver on
+// 127.0.0.1@port, with its files in dir, QNAME minimisation in strict
+// mode, the stub zones stubs (zone to "host:port") with the default local
+// zones at and above them lifted, and the extra lines in its server:
+// clause. Tests that run Unbound elsewhere (in a network namespace) start
+// from it and add their own lines, such as root-hints.
+func UnboundConfig(dir string, port int, stubs map[string]string, extra ...string) string {
 	var conf strings.Builder
 	fmt.Fprintf(&conf, `server:
 	interface: 127.0.0.1@%d
@@ -53,29 +72,30 @@ func StartUnbound(t testing.TB, stubs map[string]string, extra ...string) string
 		fmt.Fprintf(&conf, "\t%s\n", line)
 	}
 	for zone := range stubs {
-		// Lift the default local zones (RFC 6303, RFC 5737 test nets) at
-		// and above the stub zone.
-		for z := zone; z != "arpa."; {
-			fmt.Fprintf(&conf, "\tlocal-zone: %q nodefault\n", z)
-			off, end := dns.NextLabel(z, 0)
-			if end {
-				break
-			}
-			z = z[off:]
+		for _, line := range UnboundNoDefault(zone) {
+			fmt.Fprintf(&conf, "\t%s\n", line)
 		}
 	}
 	for zone, addr := range stubs {
 		host, p, _ := strings.Cut(addr, ":")
 		fmt.Fprintf(&conf, "stub-zone:\n\tname: %q\n\tstub-addr: %s@%s\n", zone, host, p)
 	}
-	confPath := filepath.Join(dir, "unbound.conf")
-	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
-		t.Fatal(err)
+	return conf.String()
+}
+
+// UnboundNoDefault returns the server: lines that lift Unbound's default
+// local zones (RFC 6303, and the RFC 5737 and RFC 3849 documentation
+// prefixes) at zone and at every zone above it, up to arpa., so that
+// Unbound resolves names there instead of answering them itself.
+func UnboundNoDefault(zone string) []string {
+	var lines []string
+	for z := dns.Fqdn(zone); z != "arpa." && z != "."; {
+		lines = append(lines, fmt.Sprintf("local-zone: %q nodefault", z))
+		off, end := dns.NextLabel(z, 0)
+		if end {
+			break
+		}
+		z = z[off:]
 	}
-	if out, err := exec.Command(LookPath(t, "unbound-checkconf", "unbound"), confPath).CombinedOutput(); err != nil {
-		t.Fatalf("unbound-checkconf: %v\n%s\n%s", err, out, conf.String())
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	startDaemon(t, "unbound", addr, exec.Command(bin, "-d", "-c", confPath))
-	return addr
+	return lines
 }

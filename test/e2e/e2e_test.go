@@ -1,0 +1,45 @@
+package e2e
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestEndToEnd builds the topology once and runs the scenarios of issue
+// 14 on it, in order. Each scenario leaves the test bed as it found it
+// (its cleanups restore routes, relays, loads and rules), so a failed
+// scenario does not fail the next.
+func TestEndToEnd(t *testing.T) {
+	tb := up(t)
+	for _, s := range []struct {
+		name string
+		run  func(*testbed, *testing.T)
+	}{
+		{"a_seed_example", (*testbed).seedExample},
+		{"b_anycast_moves", (*testbed).anycastMoves},
+		{"c_relay_dies", (*testbed).relayDies},
+		{"d_load_moves", (*testbed).loadMoves},
+		{"e_ipv6", (*testbed).ipv6},
+		{"f_lossy_links", (*testbed).lossyLinks},
+		{"g_network_withdraws", (*testbed).networkWithdraws},
+		{"h_rfc8313", (*testbed).rfc8313},
+	} {
+		t.Run(s.name, func(t *testing.T) { s.run(tb, t) })
+	}
+}
+
+// wantRelay fails t unless the gateway connected to want.
+func wantRelay(t *testing.T, g *gatewayReport, want string) {
+	t.Helper()
+	if g.relay() != want {
+		t.Fatalf("the gateway connected to %s, want %s; candidates %v, attempts: %s%s", named(g.relay()), named(want), g.ranks(), g.outcomes(), g.precedenceSlip())
+	}
+}
+
+// wantRanked fails t unless got equals want.
+func wantRanked(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: got %q, want %q", what, got, want)
+	}
+}
