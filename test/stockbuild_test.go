@@ -47,9 +47,10 @@ func TestStockCoreDNSBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(os.TempDir(), "amtrelay-stock-coredns")
-	os.RemoveAll(dir)
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	// A directory of its own: two test runs at once (a developer's and a
+	// helper's) once removed each other's tree in the middle of a build.
+	// -trimpath keeps the build cache indifferent to where it is.
+	dir := t.TempDir()
 	if err := copyTree(src, dir); err != nil {
 		t.Fatal(err)
 	}
