@@ -69,6 +69,8 @@ type location struct {
 	p       point
 	known   bool
 	network netip.Prefix
+	// db is the database that said so.
+	db *geoReader
 }
 
 // lookup returns the location of a. When the database has no coordinates
@@ -80,7 +82,7 @@ func (r *geoReader) lookup(a netip.Addr) location {
 		return location{}
 	}
 	// Not found, the network is the empty one around a.
-	l := location{network: res.Prefix()}
+	l := location{network: res.Prefix(), db: r}
 	if !res.Found() {
 		return l
 	}

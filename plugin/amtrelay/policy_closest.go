@@ -20,7 +20,7 @@ func (closestPolicy) rank(q *query) ranking {
 	rk := ranking{chosen: cs}
 	if asIfAllUp {
 		// Every client of the wider prefix gets this same answer.
-		rk.scope = q.group.scopes.Load().widen(q.loc.network)
+		rk.scope = q.group.scopes.Load().widen(q.loc)
 	}
 	for i, n := range near {
 		// Closest does not look at loads: utilisation stays unknown here.

@@ -24,11 +24,16 @@ type scopeTable struct {
 	// wide are the merged prefixes wider than the database networks in
 	// them, in address order (IPv4 before IPv6).
 	wide []netip.Prefix
+	// db is the database they were built from: a client placed by another
+	// (a reload in progress) keeps its own network.
+	db *geoReader
 }
 
-// widen returns the merged prefix that holds network, or network.
-func (t *scopeTable) widen(network netip.Prefix) netip.Prefix {
-	if t == nil || !network.IsValid() {
+// widen returns the merged prefix that holds the client's network, or
+// that network.
+func (t *scopeTable) widen(loc location) netip.Prefix {
+	network := loc.network
+	if t == nil || !network.IsValid() || loc.db != t.db {
 		return network
 	}
 	a := network.Addr()
@@ -101,6 +106,7 @@ func (a *AMTRelay) buildScopes(db *geoReader) {
 		t := built[key]
 		if t == nil {
 			t = mergeNetworks(nets, rankingIDs(g, places))
+			t.db = db
 			built[key] = t
 		}
 		g.scopes.Store(t)

@@ -37,9 +37,15 @@ func TestMergeNetworks(t *testing.T) {
 		{"2001:db8:0:8000::/49", "2001:db8::/48"},
 		{"9.255.255.0/24", "9.255.255.0/24"},
 	} {
-		if got := tab.widen(p(tc.network)); got != p(tc.want) {
+		if got := tab.widen(location{network: p(tc.network)}); got != p(tc.want) {
 			t.Errorf("widen(%s) = %s, want %s", tc.network, got, tc.want)
 		}
+	}
+	// A client placed by another database than the table's (a GeoIP
+	// reload in progress) keeps its own network.
+	tab.db = &geoReader{}
+	if got := tab.widen(location{network: p("10.0.1.0/24")}); got != p("10.0.1.0/24") {
+		t.Errorf("widen with another database = %s", got)
 	}
 }
 
