@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"time"
 )
 
 // feed is the candidate list of one lookup as it grows: the tiers add
@@ -99,10 +98,9 @@ func (f *feed) changed() <-chan struct{} {
 // add puts candidates in the list, with their source addresses (RFC 6724
 // §5) and tie-break keys, and wakes the race once for all of them.
 func (f *feed) add(cs ...Candidate) {
-	now := time.Now()
 	items := make([]*item, len(cs))
 	for i, c := range cs {
-		it := &item{c: c, why: c.Reason, key: f.r.tieKey(c), added: now}
+		it := &item{c: c, why: c.Reason, key: f.r.tieKey(c)}
 		it.c.Reason, it.c.Usable = "", false
 		if c.Addr.IsValid() {
 			it.src, it.srcErr = f.sourceOf(c.Addr.Addr())
@@ -194,11 +192,11 @@ func (f *feed) endTier(t Tier) {
 	f.notify()
 }
 
-// betterRunning reports whether a tier placed before rank is still
+// runningUpTo reports whether a tier placed at or before rank is still
 // running. The caller holds f.mu.
-func (f *feed) betterRunning(rank int) bool {
+func (f *feed) runningUpTo(rank int) bool {
 	for t, n := range f.tiers {
-		if n > 0 && f.rank(t) < rank {
+		if n > 0 && f.rank(t) <= rank {
 			return true
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"time"
 )
 
 // zeroSRVWeight is the relative weight of an SRV record of weight 0, which
@@ -26,7 +25,6 @@ type item struct {
 	src    Source
 	srcErr error
 	given  bool // Connect: the caller's list said it is usable
-	added  time.Time
 
 	out      Candidate // c with Usable, Source, HeldUntil and Reason set
 	unusable string    // why RFC 6724 Rule 1 calls it unusable

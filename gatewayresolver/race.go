@@ -252,8 +252,11 @@ func (r *Resolver) race(ctx context.Context, f *feed, n int, taken []netip.AddrP
 	delay := r.attemptDelay()
 	var timer *time.Timer
 	var timerC <-chan time.Time
-	// holdC ends the wait of a candidate held for a better tier.
+	// holdC ends the wait of a candidate held for lookups that may find
+	// a better one: at most the Resolution Delay after the first usable
+	// candidate appeared (firstUsable).
 	var holdC <-chan time.Time
+	var firstUsable time.Time
 	defer func() {
 		if timer != nil {
 			timer.Stop()
@@ -324,13 +327,17 @@ loop:
 			mayStart = true
 		}
 		if mayStart {
-			if c, override, wait, ok := f.pick(states, won, lastResort, r.resolutionDelayTime()); ok {
-				if wait <= 0 {
+			if c, override, mayImprove, ok := f.pick(states, won, lastResort); ok {
+				if firstUsable.IsZero() {
+					firstUsable = time.Now()
+				}
+				wait := time.Until(firstUsable.Add(r.resolutionDelayTime()))
+				if !mayImprove || wait <= 0 {
 					launch(c, override)
 					mayStart = false
 					continue
 				}
-				r.tracef("%v %s waits up to %d ms for a better tier", c.Addr, c.Tier, wait.Milliseconds())
+				r.tracef("%v %s waits up to %d ms for lookups that may find better", c.Addr, c.Tier, wait.Milliseconds())
 				holdC = time.After(wait)
 			}
 		}
@@ -384,13 +391,13 @@ loop:
 // last resort it also returns candidates held down by the Resolver itself
 // (override), and those whose advertised relay was held down.
 //
-// A candidate from a tier while a better tier is still looking waits for
-// it, up to delay (the Resolution Delay, RFC 8305 §3) after the candidate
-// came: RFC 8777 §3.1.2 prefers local relays (DNS-SD) strictly ahead of
-// the anycast address and DRIAD, and a DNS-SD answer a few milliseconds
-// behind must not lose to a race already started. wait is what is left of
-// that time; the race starts the candidate when it is 0.
-func (f *feed) pick(states map[netip.AddrPort]tryState, won map[netip.AddrPort]bool, lastResort bool, delay time.Duration) (c Candidate, override bool, wait time.Duration, ok bool) {
+// mayImprove is set when a tier at or before the candidate's is still
+// looking, so a better candidate may yet come: a DNS-SD relay, which RFC
+// 8777 §3.1.2 puts strictly ahead of the anycast address and DRIAD, or
+// the relay of a lower SRV priority or AMTRELAY precedence whose lookup
+// is a few milliseconds behind. The race then waits at most the
+// Resolution Delay (RFC 8305 §3) after its first usable candidate.
+func (f *feed) pick(states map[netip.AddrPort]tryState, won map[netip.AddrPort]bool, lastResort bool) (c Candidate, override, mayImprove, ok bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	list, _ := f.arrange()
@@ -407,15 +414,12 @@ func (f *feed) pick(states map[netip.AddrPort]tryState, won map[netip.AddrPort]b
 				continue
 			}
 		}
-		if !f.fixed && !lastResort && f.betterRunning(it.rank) {
-			wait = time.Until(it.added.Add(delay))
-		}
 		switch {
 		case it.out.Usable:
-			return it.out, lastResort, wait, true
+			return it.out, lastResort, !f.fixed && !lastResort && f.runningUpTo(it.rank), true
 		case lastResort && it.held && !it.strict:
-			return it.out, true, 0, true
+			return it.out, true, false, true
 		}
 	}
-	return Candidate{}, false, 0, false
+	return Candidate{}, false, false, false
 }

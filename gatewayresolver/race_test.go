@@ -498,6 +498,10 @@ func TestDialEndToEnd(t *testing.T) {
 	r.DNSSDDomains = []string{"example.net"}
 	r.Port = live.Addr().Port()
 	r.AttemptTimeout = 30 * time.Second
+	// The two SRV answers come a moment apart; the race waits for the
+	// second (priority 1), up to the Resolution Delay, which a busy
+	// machine could exceed: here it is long.
+	r.resolutionDelay = 5 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	race, err := r.Dial(ctx, rfcSource)
@@ -960,4 +964,40 @@ func TestBetterTierWaitedFor(t *testing.T) {
 			t.Errorf("first attempt %v from %s at %v, want DRIAD after the 300 ms delay", first.Candidate.Addr, first.Candidate.Tier, first.Started)
 		}
 	})
+}
+
+// TestBetterInSameTierWaitedFor: DNS-SD's priority-1 instance answers its
+// SRV query 30 ms after the priority-2 one; the race waits for it (RFC
+// 6763 §5, RFC 2782: lower priority first), within the Resolution Delay.
+func TestBetterInSameTierWaitedFor(t *testing.T) {
+	relays, p, err := amttest.StartSamePort("127.0.0.1", "127.0.0.3")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, x := range relays {
+		defer x.Close()
+	}
+	port := itoa(int(p))
+	srv := startServer(t,
+		"_amt._udp.example.net. 60 IN PTR one._amt._udp.example.net.",
+		"_amt._udp.example.net. 60 IN PTR two._amt._udp.example.net.",
+		"one._amt._udp.example.net. 60 IN SRV 1 0 "+port+" one.example.net.",
+		"two._amt._udp.example.net. 60 IN SRV 2 0 "+port+" two.example.net.",
+		"one.example.net. 60 IN A 127.0.0.1",
+		"two.example.net. 60 IN A 127.0.0.3",
+	)
+	srv.with(func() { srv.delay[qkey("one._amt._udp.example.net.", dns.TypeSRV)] = 30 * time.Millisecond })
+	r := testResolver(srv.Addr)
+	r.Tiers = []Tier{TierDNSSD}
+	r.DNSSDDomains = []string{"example.net"}
+	r.Port = p
+	r.AttemptTimeout = 30 * time.Second
+	r.resolutionDelay = 5 * time.Second // the lookups take far less, even on a busy machine
+	race, err, _ := dial(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first := race.Attempts[0].Candidate; first.Priority != 1 {
+		t.Errorf("first attempt %v, SRV priority %d; want the priority-1 instance", first.Addr, first.Priority)
+	}
 }
