@@ -37,20 +37,35 @@ func (g *Gateway) Join(ctx context.Context, source, group netip.Addr) error {
 	}
 	g.setChannels(append(slices.Clip(g.channels), ch))
 	if g.usableQuery() {
-		if g.q.Limit && !g.reported {
-			g.setChannels(slices.DeleteFunc(slices.Clone(g.channels), func(c Channel) bool { return c == ch }))
-			g.mu.Unlock()
-			return ErrLimit
-		}
-		g.stateChange(ch, AllowNewSources)
-		if g.refresh == nil && g.nonce == 0 {
-			g.armRefresh()
-		}
+		err := g.reportJoin(ch)
 		g.unlock()
-		return nil
+		return err
 	}
-	// No Response MAC yet, or only a stale one: the current-state report
-	// answering the next Query carries the channel.
+	return g.awaitQuery(ctx, ch)
+}
+
+// reportJoin sends the ALLOW_NEW_SOURCES report for ch, just added, with
+// the last Query's nonce and MAC, unless the relay's L flag forbids it
+// (ErrLimit, ch removed again), and keeps the membership refreshed. g.mu
+// is held.
+func (g *Gateway) reportJoin(ch Channel) error {
+	if g.q.Limit && !g.reported {
+		g.removeChannel(ch)
+		return ErrLimit
+	}
+	g.stateChange(ch, AllowNewSources)
+	if g.refresh == nil && g.nonce == 0 {
+		g.armRefresh()
+	}
+	return nil
+}
+
+// awaitQuery waits for the next Membership Query, whose current-state
+// report carries ch, just added: there is no Response MAC yet, or only a
+// stale one (RFC 7450 §5.2.3.6.1). It sends a Request unless one is
+// awaiting its Query. On an error ch is removed again. g.mu is held on
+// entry and released on return.
+func (g *Gateway) awaitQuery(ctx context.Context, ch Channel) error {
 	if g.nonce == 0 {
 		g.sendRequest()
 	}
@@ -75,7 +90,7 @@ func (g *Gateway) Join(ctx context.Context, source, group netip.Addr) error {
 		err = ErrLimit
 	}
 	if err != nil {
-		g.setChannels(slices.DeleteFunc(slices.Clone(g.channels), func(c Channel) bool { return c == ch }))
+		g.removeChannel(ch)
 		if len(g.channels) == 0 {
 			g.stop(&g.reqTimer) // nothing left to ask for
 			g.nonce = 0
@@ -101,7 +116,7 @@ func (g *Gateway) Leave(source, group netip.Addr) error {
 	if !slices.Contains(g.channels, ch) {
 		return nil
 	}
-	g.setChannels(slices.DeleteFunc(slices.Clone(g.channels), func(c Channel) bool { return c == ch }))
+	g.removeChannel(ch)
 	if g.q != nil {
 		g.stateChange(ch, BlockOldSources)
 	}
@@ -169,6 +184,11 @@ func (g *Gateway) reportDelay() time.Duration {
 func (g *Gateway) setChannels(chs []Channel) {
 	g.channels = chs
 	g.joined.Store(&chs)
+}
+
+// removeChannel takes ch out of the channels joined; g.mu is held.
+func (g *Gateway) removeChannel(ch Channel) {
+	g.setChannels(slices.DeleteFunc(slices.Clone(g.channels), func(c Channel) bool { return c == ch }))
 }
 
 // addSource adds ch's source to the record of type t for ch's group in
