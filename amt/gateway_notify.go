@@ -8,9 +8,10 @@ const (
 	// GatewayQuery: a Membership Query was accepted. Query is it; its
 	// Limit is the L flag (RFC 8777 §3.3.5 makes that a reason to move).
 	GatewayQuery GatewayEventKind = iota + 1
-	// GatewayNoResponse: a Request was sent 4 times without a Membership
-	// Query (RFC 7450 §5.2.3.5.3 says to look for another relay). The
-	// Gateway goes on retransmitting.
+	// GatewayNoResponse: a Request was sent 4 times and the last
+	// transmission's timeout passed too without a Membership Query (RFC
+	// 7450 §5.2.3.5.3 says to look for another relay). The Gateway goes
+	// on retransmitting.
 	GatewayNoResponse
 	// GatewayUnreachable: the socket reported an ICMP Destination
 	// Unreachable (Err), such as a closed port on the relay (RFC 7450

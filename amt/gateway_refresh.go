@@ -1,9 +1,10 @@
 package amt
 
-// requestTries is how many times a Request is sent without a
-// Membership Query before the Gateway reports GatewayNoResponse
-// (RFC 7450 §5.2.3.5.3): the first and 3 retransmissions, some 3 to
-// 15 s with the back-off of §5.2.3.5.3.
+// requestTries is how many transmissions of a Request go unanswered,
+// each for its whole retransmission timeout, before the Gateway reports
+// GatewayNoResponse (RFC 7450 §5.2.3.5.3; RFC 8777 §3.3.2 event 4: "after
+// the gateway fails to receive a response"): the first and 3
+// retransmissions, some 4 to 15 s with the back-off of §5.2.3.5.3.
 const requestTries = 4
 
 // query handles a Membership Query (RFC 7450 §5.2.3.5.4).
@@ -104,11 +105,11 @@ func (g *Gateway) retransmitRequest(nonce uint32) {
 	if g.nonce != nonce {
 		return
 	}
-	g.tries++
-	g.stats.requests.Add(1)
-	g.send(Request{Nonce: nonce, MLD: g.MLD}.Append(g.sendBuf[:0]))
 	if g.tries == requestTries {
 		g.events = append(g.events, GatewayEvent{Kind: GatewayNoResponse})
 	}
+	g.tries++
+	g.stats.requests.Add(1)
+	g.send(Request{Nonce: nonce, MLD: g.MLD}.Append(g.sendBuf[:0]))
 	g.arm(&g.reqTimer, retransmitDelay(g.tries-1), func() { g.retransmitRequest(nonce) })
 }
