@@ -15,7 +15,7 @@ var (
 	// protocol (see Channel).
 	ErrChannel = errors.New("amt: bad channel")
 	// ErrLimit: the relay's Membership Query has the L flag and the
-	// gateway has reported no subscription to it yet: the relay ignores
+	// gateway reports no subscription to it (none yet, or all left): the relay ignores
 	// Updates that would create a new tunnel endpoint (RFC 7450 §5.1.4.4,
 	// §5.2.3.5.4).
 	ErrLimit = errors.New("amt: relay takes no new gateways (L flag set)")
@@ -127,7 +127,7 @@ type Gateway struct {
 	channels  []Channel
 	q         *MembershipQuery
 	qAt       time.Time // when q came
-	reported  bool      // an Update with a record has been sent
+	reported  bool      // the last Update with a record reported subscriptions
 	nonce     uint32    // of the Request awaiting its Query; 0: none
 	tries     int       // transmissions of that Request
 	reqTimer  *gwTimer

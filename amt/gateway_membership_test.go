@@ -88,3 +88,29 @@ func TestGatewayLimit(t *testing.T) {
 		t.Errorf("relay took %d updates; channels %v", e.relay.Updates(), e.gw.Channels())
 	}
 }
+
+// TestGatewayLimitAfterLeave: while the relay sets the L flag, a gateway
+// that still reports subscriptions may join more channels (RFC 7450
+// §5.2.3.5.4), but once it has left them all, a Join would make a new
+// tunnel endpoint, which the relay ignores: ErrLimit.
+func TestGatewayLimitAfterLeave(t *testing.T) {
+	e := newGatewayEnv(t, amttest.Behaviour{QQIC: 10}, nil)
+	e.join(t, ch)
+	e.relay.Set(amttest.Behaviour{QQIC: 10, Limit: true})
+	e.clock.Advance(10 * time.Second)
+	testenv.Eventually(t, "the refresh's Query, with the L flag, is accepted", func() bool { return e.gw.Stats().Queries == 2 })
+	other := amt.Channel{Source: netip.MustParseAddr("198.51.100.13"), Group: group}
+	e.join(t, other)
+	for _, c := range []amt.Channel{ch, other} {
+		if err := e.gw.Leave(c.Source, c.Group); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, "the relay has no members left", func() bool { return len(e.relay.Channels()) == 0 })
+	if err := e.gw.Join(context.Background(), src, group); !errors.Is(err, amt.ErrLimit) {
+		t.Errorf("Join after leaving everything, under the L flag: %v, want ErrLimit", err)
+	}
+	if len(e.gw.Channels()) != 0 {
+		t.Errorf("channels %v", e.gw.Channels())
+	}
+}

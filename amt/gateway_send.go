@@ -8,7 +8,10 @@ func (g *Gateway) sendUpdate(r Report) {
 		return // cannot happen: channels are checked when joined
 	}
 	if len(r.Records) > 0 {
-		g.reported = true
+		// After the last channel's BLOCK the relay holds no subscription
+		// of this gateway: a report now would make a new tunnel endpoint,
+		// which an L flag forbids (RFC 7450 §5.2.3.5.4).
+		g.reported = len(g.channels) > 0
 	}
 	g.stats.updates.Add(1)
 	g.send(b)
