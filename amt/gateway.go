@@ -15,9 +15,9 @@ var (
 	// protocol (see Channel).
 	ErrChannel = errors.New("amt: bad channel")
 	// ErrLimit: the relay's Membership Query has the L flag and the
-	// gateway reports no subscription to it (none yet, or all left): the relay ignores
-	// Updates that would create a new tunnel endpoint (RFC 7450 §5.1.4.4,
-	// §5.2.3.5.4).
+	// gateway reports no subscription to it (none yet, or all left): the
+	// relay ignores Updates that would create a new tunnel endpoint (RFC
+	// 7450 §5.1.4.4, §5.2.3.5.4).
 	ErrLimit = errors.New("amt: relay takes no new gateways (L flag set)")
 	// ErrClosed: the Gateway is closed.
 	ErrClosed = errors.New("amt: gateway closed")

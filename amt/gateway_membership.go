@@ -122,8 +122,10 @@ func (g *Gateway) Leave(source, group netip.Addr) error {
 	}
 	if len(g.channels) == 0 {
 		// No subscription: no membership to refresh (§5.2.3.5.1 asks
-		// for no Updates then).
+		// for no Updates then), and no Query to ask for.
 		g.stop(&g.refresh)
+		g.stop(&g.reqTimer)
+		g.nonce = 0
 	}
 	return nil
 }

@@ -114,3 +114,24 @@ func TestGatewayLimitAfterLeave(t *testing.T) {
 		t.Errorf("channels %v", e.gw.Channels())
 	}
 }
+
+// TestGatewayLeaveDuringRefresh: leaving the last channel while a
+// refresh's Request awaits its Query ends the Request's retransmissions:
+// with no subscription there is nothing to refresh (RFC 7450 §5.2.3.5.1).
+func TestGatewayLeaveDuringRefresh(t *testing.T) {
+	e := newGatewayEnv(t, amttest.Behaviour{QQIC: 10}, nil)
+	e.join(t, ch)
+	e.relay.Set(amttest.Behaviour{QQIC: 10, Drop: true})
+	e.clock.Advance(10 * time.Second)
+	if st := e.gw.Stats(); st.Requests != 2 {
+		t.Fatalf("stats %+v, want the refresh's Request", st)
+	}
+	if err := e.gw.Leave(src, group); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "the relay drops the gateway", func() bool { return len(e.relay.Members(ch)) == 0 })
+	e.clock.Advance(10 * time.Minute)
+	if st := e.gw.Stats(); st.Requests != 2 || len(e.clock.Pending()) != 0 {
+		t.Errorf("stats %+v, timers %v: Requests go on with no channel joined", st, e.clock.Pending())
+	}
+}
