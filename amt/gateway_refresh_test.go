@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -111,5 +112,29 @@ func TestGatewayNoResponse(t *testing.T) {
 	}
 	if len(e.gw.Channels()) != 0 {
 		t.Errorf("channels %v after a failed Join", e.gw.Channels())
+	}
+}
+
+// TestGatewayJoinDuringRefresh: while a refresh's Request is being
+// retransmitted (its Queries lost), a Join's report uses the last
+// Query's nonce and MAC (RFC 7450 §5.2.3.6.2), and the relay still
+// accepts them.
+func TestGatewayJoinDuringRefresh(t *testing.T) {
+	e := newGatewayEnv(t, amttest.Behaviour{QQIC: 10}, nil)
+	e.join(t, ch)
+	e.relay.Set(amttest.Behaviour{QQIC: 10, Drop: true})
+	e.clock.Advance(10 * time.Second)
+	for i := 3; i <= 4; i++ {
+		e.clock.AdvanceTo(e.clock.Pending()[0]) // a retransmission
+	}
+	testenv.Eventually(t, "the relay answered 4 Requests", func() bool { return e.relay.Requests() == 4 })
+	other := amt.Channel{Source: netip.MustParseAddr("198.51.100.13"), Group: group}
+	before := e.relay.Updates() + e.relay.Rejected()
+	if err := e.gw.Join(context.Background(), other.Source, other.Group); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "the relay has the report", func() bool { return e.relay.Updates()+e.relay.Rejected() > before })
+	if e.relay.Rejected() != 0 || !slices.Contains(e.relay.Members(other), e.local) {
+		t.Errorf("rejected %d, members %v", e.relay.Rejected(), e.relay.Members(other))
 	}
 }
