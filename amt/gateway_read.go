@@ -90,6 +90,9 @@ func (g *Gateway) readLoop(scratch []byte) {
 		case n > max || n < 2 || msg[0]>>4 != 0:
 			g.stats.ignored.Add(1)
 		case Type(msg[0]&0x0f) == TypeMulticastData:
+			if idx < 0 {
+				idx, msg = g.takeSlot(msg)
+			}
 			if g.data(msg, idx) {
 				idx = -1
 			}
@@ -101,6 +104,18 @@ func (g *Gateway) readLoop(scratch []byte) {
 		if idx >= 0 {
 			g.free <- idx
 		}
+	}
+}
+
+// takeSlot copies msg, read into the scratch buffer, into a buffer freed
+// by Read while the loop waited for it, if there is one now; idx is -1
+// if not.
+func (g *Gateway) takeSlot(msg []byte) (idx int, in []byte) {
+	select {
+	case idx = <-g.free:
+		return idx, g.slots[idx][:copy(g.slots[idx], msg)]
+	default:
+		return -1, msg
 	}
 }
 

@@ -58,3 +58,25 @@ func TestGatewayOverflow(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayOverflowRecovers: once Read has freed a buffer, the next
+// data packet is delivered, even though the read loop was already
+// waiting for it with every buffer taken.
+func TestGatewayOverflowRecovers(t *testing.T) {
+	e := newGatewayEnv(t, amttest.Behaviour{}, func(g *amt.Gateway) { g.Buffers = 1 })
+	e.join(t, ch)
+	for i := range 2 {
+		e.relay.Send(ch, 1, 2, []byte{byte(i)})
+	}
+	testenv.Eventually(t, "one packet queued, one dropped", func() bool { st := e.gw.Stats(); return st.Data == 1 && st.Overflow == 1 })
+	if d := e.read(t); d.Payload[0] != 0 {
+		t.Fatalf("read %v", d.Payload)
+	}
+	e.relay.Send(ch, 1, 2, []byte{2})
+	if d := e.read(t); d.Payload[0] != 2 {
+		t.Fatalf("read %v", d.Payload)
+	}
+	if st := e.gw.Stats(); st.Data != 2 || st.Overflow != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
