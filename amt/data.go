@@ -18,8 +18,7 @@ var (
 	// ErrNotUDP: the datagram does not carry UDP (or hides it behind an
 	// extension header other than Hop-by-Hop or Destination Options).
 	ErrNotUDP = errors.New("amt: encapsulated datagram is not UDP")
-	// ErrChecksum: an IPv4 header, UDP, IGMP or ICMPv6 checksum is wrong,
-	// or a UDP checksum over IPv6 is zero (RFC 8200 §8.1).
+	// ErrChecksum: an IPv4 header, UDP, IGMP or ICMPv6 checksum is wrong.
 	ErrChecksum = errors.New("amt: bad checksum")
 )
 
@@ -101,9 +100,11 @@ func (d Data) Append(b []byte) ([]byte, error) {
 // datagram carries UDP, without allocating: Payload is a slice of msg. The
 // reserved octet is ignored (§5.1.6.3). The message must hold exactly one
 // datagram whose IP and UDP lengths agree (ErrLength); fragments are refused
-// (ErrFragment). It checks the IPv4 header checksum and the UDP checksum,
-// which over IPv4 may be zero for none (RFC 768) but over IPv6 is mandatory
-// (RFC 8200 §8.1) (ErrChecksum). An IPv6 datagram may have Hop-by-Hop and
+// (ErrFragment). It checks the IPv4 header checksum and the UDP checksum
+// (ErrChecksum). A zero UDP checksum means none and is accepted over IPv6
+// too: RFC 8200 §8.1 makes it mandatory, but a gateway that decapsulates
+// AMT data itself MUST NOT discard datagrams for carrying a zero UDP
+// checksum (RFC 7450 §5.2.3.3, RFC 6936 for tunnels). An IPv6 datagram may have Hop-by-Hop and
 // Destination Options headers before the UDP header.
 func ParseData(msg []byte) (Data, error) {
 	if err := header(msg, TypeMulticastData, dataHeaderLen+1); err != nil {
@@ -187,7 +188,7 @@ func parseUDPv6(ip []byte) (Data, error) {
 		return Data{}, err
 	}
 	if rest[6] == 0 && rest[7] == 0 {
-		return Data{}, fmt.Errorf("%w: zero UDP checksum over IPv6 (RFC 8200 §8.1)", ErrChecksum)
+		return d, nil // no checksum: RFC 7450 §5.2.3.3 forbids discarding it
 	}
 	if checksum(sum(pseudoSum(ip[8:24], ip[24:40], protoUDP, len(rest)), rest)) != 0 {
 		return Data{}, fmt.Errorf("%w: UDP over IPv6", ErrChecksum)

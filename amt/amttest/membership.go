@@ -49,11 +49,17 @@ func (m *membership) mac(gw netip.AddrPort, nonce uint32) [6]byte {
 }
 
 // issue records that a Membership Query with nonce goes to gw, and
-// returns its Response MAC.
+// returns its Response MAC. A retransmitted Request's nonce is recorded
+// once: it must not push out the nonce of the Query the gateway still
+// uses meanwhile (RFC 7450 §5.2.3.6.2).
 func (m *membership) issue(gw netip.AddrPort, nonce uint32) [6]byte {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := append(m.issued[gw], nonce)
+	n := m.issued[gw]
+	if slices.Contains(n, nonce) {
+		return m.mac(gw, nonce)
+	}
+	n = append(n, nonce)
 	if len(n) > issuedPerEndpoint {
 		n = n[len(n)-issuedPerEndpoint:]
 	}
