@@ -105,7 +105,7 @@ func newBeacon(cfg beaconConfig, g *group) *beacon {
 // reaches reports whether r reaches the group's sources, as far as its
 // beacon knows: true without a beacon, or until a round says otherwise.
 func (g *group) reaches(r *relay) bool {
-	if g.beacon == nil {
+	if g == nil || g.beacon == nil {
 		return true
 	}
 	m := g.beacon.noPath.Load()
@@ -118,7 +118,7 @@ func (g *group) reaches(r *relay) bool {
 
 // noPathCause says why r has no path to the group's sources, or "".
 func (g *group) noPathCause(r *relay) string {
-	if g.beacon == nil {
+	if g == nil || g.beacon == nil {
 		return ""
 	}
 	if m := g.beacon.noPath.Load(); m != nil {
