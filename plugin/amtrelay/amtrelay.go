@@ -35,6 +35,8 @@ type AMTRelay struct {
 	zonefile *zonefile
 	// anyLimit caps the records of an answer to ANY (RFC 8482 §4.1).
 	anyLimit int
+	// zones finds the zone of a name among Zones.
+	zones zoneSet
 	// blockZones are the server block's zones, for the zone label.
 	blockZones []string
 	// writesBytes is set when positive answers may be packed here and
@@ -62,7 +64,7 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	}
 	clearUnknownEDNSFlags(r)
 	state := request.Request{W: w, Req: r}
-	zone := matchZone(a.Zones, state.Name())
+	zone := a.zones.match(state.Name())
 	if zone == "" {
 		return a.next(ctx, w, r)
 	}

@@ -52,7 +52,7 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 	blockZones := plugin.OriginsFromArgsOrServerBlock(nil, serverBlockKeys)
 	a := &AMTRelay{
 		blockZones: blockZones,
-		Zones:      zones, Fall: cfg.fall, sources: table, groups: groups, relays: cfg.relays, ttl: cfg.ttl,
+		Zones:      zones, zones: newZoneSet(zones), Fall: cfg.fall, sources: table, groups: groups, relays: cfg.relays, ttl: cfg.ttl,
 		apexes: map[string]apex{}, sel: sel, explain: cfg.explain, allDown: cfg.allDown, strictReady: cfg.strictReady, anyLimit: cfg.anyLimit, checkECSLength: true, pos: cfg.pos,
 	}
 	if cfg.geoip != nil {
@@ -64,7 +64,7 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 		a.workers.add(sel.located)
 	}
 	if z := cfg.zonefile; z != nil {
-		within := func(name string) bool { return matchZone(zones, name) != "" }
+		within := func(name string) bool { return a.zones.match(name) != "" }
 		s, err := z.load(within)
 		if err != nil {
 			return nil, cfg.pos.errorf("zonefile: %v", err)
@@ -206,9 +206,10 @@ func (cfg *config) zones(serverBlockKeys []string, prefixes []netip.Prefix) ([]s
 	slices.Sort(zones)
 	zones = slices.Compact(zones)
 
+	set := newZoneSet(zones)
 	for _, sd := range cfg.sources {
 		for _, p := range sd.prefixes {
-			if !covered(p, zones) {
+			if !covered(p, set) {
 				return nil, sd.pos.errorf("prefix %s is in no zone this plugin serves (%s): serve its reverse zone %s too, or drop the prefix",
 					p, strings.Join(zones, " "), coveringZone(p))
 			}

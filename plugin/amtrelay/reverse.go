@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/cidr"
 	"github.com/coredns/coredns/plugin/pkg/dnsutil"
 
@@ -136,19 +135,18 @@ func derivedZones(prefixes []netip.Prefix) []string {
 	}
 	slices.Sort(zones)
 	zones = slices.Compact(zones)
-	return slices.DeleteFunc(zones, func(z string) bool {
-		return slices.ContainsFunc(zones, func(parent string) bool { return parent != z && dns.IsSubDomain(parent, z) })
-	})
+	set := newZoneSet(slices.Clone(zones))
+	return slices.DeleteFunc(zones, set.hasAncestor)
 }
 
 // covered reports whether every name of p lies in one of zones.
-func covered(p netip.Prefix, zones []string) bool {
+func covered(p netip.Prefix, zones zoneSet) bool {
 	_, n, err := net.ParseCIDR(p.String())
 	if err != nil {
 		return false
 	}
 	for _, name := range cidr.Reverse(cidr.Split(n)) {
-		if !plugin.Zones(zones).Contains(name) {
+		if zones.match(dns.CanonicalName(name)) == "" {
 			return false
 		}
 	}
