@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amtrelay/amtrelay/amt"
+
 	"github.com/coredns/coredns/plugin"
 )
 
@@ -21,6 +23,7 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 	for i, sd := range cfg.sources {
 		g := sd.group
 		g.id = i
+		g.prefixes = sd.prefixes
 		groups = append(groups, g)
 		if err := cfg.assembleGroup(sd); err != nil {
 			return nil, err
@@ -80,6 +83,9 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 		a.workers.add(a.health)
 	}
 	if err := cfg.assembleLoad(a); err != nil {
+		return nil, err
+	}
+	if err := cfg.assembleBeacons(a); err != nil {
 		return nil, err
 	}
 	for _, z := range zones {
@@ -209,4 +215,34 @@ func (cfg *config) zones(serverBlockKeys []string, prefixes []netip.Prefix) ([]s
 		}
 	}
 	return zones, nil
+}
+
+// assembleBeacons gives each source line's group its beacon, and the block
+// one prober for them all.
+func (cfg *config) assembleBeacons(a *AMTRelay) error {
+	var beacons []*beacon
+	seen := map[amt.Channel]position{}
+	for _, sd := range cfg.sources {
+		bc := sd.beacon
+		if bc == nil {
+			continue
+		}
+		if first, dup := seen[bc.ch]; dup {
+			return bc.pos.errorf("beacon %v is configured twice (first on line %d): one beacon serves one source line; give each its own channel", bc.ch, first.line)
+		}
+		seen[bc.ch] = bc.pos
+		if bc.relayPort == 0 {
+			bc.relayPort = defaultAMTPort
+			if cfg.health != nil {
+				bc.relayPort = cfg.health.port
+			}
+		}
+		b := newBeacon(*bc, sd.group)
+		sd.group.beacon = b
+		beacons = append(beacons, b)
+	}
+	if len(beacons) > 0 {
+		a.workers.add(newBeaconProber(beacons, a.sel.changed))
+	}
+	return nil
 }

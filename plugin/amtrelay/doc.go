@@ -63,13 +63,13 @@
 //
 // # Background workers
 //
-// The GeoIP watcher (geoip.go), the health prober (health.go) and the load
-// poller (load.go) are workers (workers.go): each runs until its context
+// The GeoIP watcher (geoip.go), the health prober (health.go), the beacon
+// prober (beacon.go) and the load poller (load.go) are workers (workers.go): each runs until its context
 // ends, says when its first round is done (readiness), and calls the
 // selector's changed (selector.go) when what it watches changes answers.
 // That is the one way load orders are retired. Nothing else is cached:
 // nearest relays come from an index of where relays are (nearest.go), and
-// health, drain and load are read at answer time.
+// health, drain, beacon paths and load are read at answer time.
 //
 // # Fleets
 //

@@ -48,6 +48,9 @@ func explainLines(rq *dnsRequest) []string {
 		if h := c.relay.health.Load(); h != nil {
 			line += "; health: " + *h
 		}
+		if why := g.noPathCause(c.relay); why != "" {
+			line += "; " + g.beacon.describe() + ": " + why
+		}
 		lines = append(lines, clip(line))
 	}
 	return append(lines, downLines(g)...)
@@ -65,16 +68,19 @@ func clip(s string) string {
 // maxDownLines bounds the relays that are down that explain lists.
 const maxDownLines = 8
 
-// downLines says which relays of g are down and what decided it: the
-// fleet's view or this instance's own probes.
+// downLines says which relays of g are down and what decided it (the
+// fleet's view or this instance's own probes), and which are up but
+// deliver no data of the source's beacon.
 func downLines(g *group) []string {
 	var out []string
 	for _, r := range g.relays {
 		if len(out) == maxDownLines {
-			return append(out, "more relays are down")
+			return append(out, "more relays are down or have no path")
 		}
 		if h := r.health.Load(); h != nil && r.down.Load() {
 			out = append(out, clip(fmt.Sprintf("down: relay %s (%s): %s", r.name, r.value(), *h)))
+		} else if why := g.noPathCause(r); why != "" {
+			out = append(out, clip(fmt.Sprintf("no path: relay %s (%s): up, %s: %s", r.name, r.value(), g.beacon.describe(), why)))
 		}
 	}
 	return out

@@ -2,6 +2,7 @@ package amtrelay
 
 import (
 	"fmt"
+	"net/netip"
 	"sync/atomic"
 )
 
@@ -24,6 +25,11 @@ type group struct {
 	// block's `answer`, else the policy's default.
 	limit int
 	pos   position
+	// prefixes are the source line's prefixes, for logs.
+	prefixes []netip.Prefix
+	// beacon, if configured, says which relays reach the sources
+	// (beacon.go).
+	beacon *beacon
 
 	// index finds the nearest relays; replaced when the GeoIP database
 	// moves relays.

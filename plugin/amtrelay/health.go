@@ -264,12 +264,18 @@ func (h *healthChecker) probe(ctx context.Context, r *relay) probeOutcome {
 
 // addresses is the relay's address, or those its type-3 name resolves to.
 func (h *healthChecker) addresses(ctx context.Context, r *relay) ([]netip.Addr, error) {
+	return relayAddresses(ctx, h.resolver, r, h.cfg.timeout)
+}
+
+// relayAddresses is r's address, or the addresses its type-3 name
+// resolves to (A and AAAA) within timeout: where the health and beacon
+// probes go (RFC 8777 §4.2.4: a type-3 relay is each of them).
+func relayAddresses(ctx context.Context, resolver *net.Resolver, r *relay, timeout time.Duration) ([]netip.Addr, error) {
 	if r.record.Addr.IsValid() {
 		return []netip.Addr{r.record.Addr}, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	resolver := h.resolver
 	if resolver == nil {
 		resolver = net.DefaultResolver
 	}

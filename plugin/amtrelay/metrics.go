@@ -104,6 +104,42 @@ var (
 		Name:      "health_fleet_fallbacks_total",
 		Help:      "Counter of changes from the fleet's health view to this instance's own probes, by reason: unreachable, bad_response, stale, empty.",
 	}, []string{"server", "reason"})
+	// relayPath is 1 for a relay that delivers a source's beacon, 0 if not.
+	relayPath = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "relay_path",
+		Help:      "Whether the relay reaches the source by its beacon (S,G): 1 beacon data came through it, 0 it joined and no data came (left out of that source's answers).",
+	}, []string{"server", "relay", "source", "group"})
+	// beaconFailures counts beacon probes that got no beacon data.
+	beaconFailures = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "beacon_probe_failures_total",
+		Help:      "Counter of beacon probes through a relay that got no beacon data, by reason: no_data (no path), discovery, join, full, resolve, error (the relay could not be asked; the path verdict stays).",
+	}, []string{"server", "relay", "source", "group", "reason"})
+	// beaconFirstData is the time from a probe's start to the first beacon packet.
+	beaconFirstData = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "beacon_first_data_seconds",
+		Help:      "Time from the start of a successful beacon probe (Request, Membership Query, Update) to the first beacon packet through the relay.",
+		Buckets:   []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"server", "relay"})
+	// beaconPackets and beaconBytes are what beacon probes cost on the
+	// wire: the AMT tunnel's UDP datagrams and their payload octets.
+	beaconPackets = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "beacon_probe_packets_total",
+		Help:      "Counter of the AMT datagrams beacon probes sent and received (Request, Updates to join and leave; Membership Query, data), by direction: sent, received.",
+	}, []string{"server", "direction"})
+	beaconBytes = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "beacon_probe_bytes_total",
+		Help:      "Counter of the UDP payload octets of the AMT datagrams beacon probes sent and received, by direction: sent, received.",
+	}, []string{"server", "direction"})
 	// relayLoad is the last load reading of each relay.
 	relayLoad = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: plugin.Namespace,

@@ -67,6 +67,8 @@ type sourceDirective struct {
 	// noRelay is set by `none`: answer "0 0 0 ." for these sources.
 	noRelay bool
 	group   *group
+	// beacon checks that each relay reaches the sources (beacon.go).
+	beacon *beaconConfig
 }
 
 // parse reads the amtrelay block of the server block in c.
@@ -244,7 +246,7 @@ func (cfg *config) parseGeoIP(c *caddy.Controller) error {
 
 // parseSource reads
 //
-//	source PREFIX... [RELAY...|none] [{ policy NAME; answer N }]
+//	source PREFIX... [RELAY...|none] [{ policy NAME; answer N; beacon SOURCE GROUP PORT [{ ... }] }]
 func (cfg *config) parseSource(c *caddy.Controller) error {
 	args := c.RemainingArgs()
 	if len(args) == 0 {
@@ -294,6 +296,18 @@ func (cfg *config) parseSource(c *caddy.Controller) error {
 				return err
 			}
 			sd.group.limit = n
+		case "beacon":
+			if sd.noRelay {
+				return c.Errf("beacon in a source configured 'none': it has no relays to probe; drop the beacon, or name the relays")
+			}
+			if sd.beacon != nil {
+				return c.Errf("beacon is given twice in source (first on line %d): one beacon per source line; put prefixes with a beacon of their own on a source line of their own", sd.beacon.pos.line)
+			}
+			b, err := parseBeacon(c, sd.prefixes)
+			if err != nil {
+				return err
+			}
+			sd.beacon = b
 		default:
 			return c.Errf("unknown property '%s' in source", c.Val())
 		}

@@ -61,9 +61,12 @@ type query struct {
 	key drawKey
 }
 
-// eligible reports whether r may be handed out in this answer.
+// eligible reports whether r may be handed out in this answer: it is up,
+// not drained, and reaches the source by the group's beacon. A relay
+// without a path to the source counts as one that is down, here only:
+// for other sources it may still be given.
 func (q *query) eligible(r *relay) bool {
-	return q.ignoreHealth || (q.assumeUp && !r.drained) || r.eligible()
+	return q.ignoreHealth || (q.assumeUp && !r.drained) || (r.eligible() && q.group.reaches(r))
 }
 
 // utilisation of r now, NaN when unknown or stale.

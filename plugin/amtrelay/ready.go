@@ -7,7 +7,10 @@ package amtrelay
 //
 // With `readiness strict` it is also not ready while it has nothing to
 // offer: every relay is down or drained, or a policy that ranks by
-// location has no GeoIP database (none has loaded yet). In the seeds'
+// location has no GeoIP database (none has loaded yet). A relay without a
+// path to one beacon's source still counts: readiness answers for every
+// source at once, and a beacon that stops at its source takes every
+// relay's path alike. In the seeds'
 // design every network's AMT DNS shares one anycast address; a routing
 // daemon or orchestrator that follows readiness then withdraws the
 // instance, and gateways reach another network's. The ready plugin must
