@@ -138,14 +138,19 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	corefile := prepareCorefile(t, strings.Replace(exampleCorefile(t, "closest.corefile"), "    log\n", "    log\n    prometheus "+metricsAddr+"\n", 1))
 	udp, _ := startCoreDNS(t, corefile)
 	queryECS(t, udp, "203.0.113.0/26")
-	var ours []string
-	for _, l := range strings.Split(scrape(t, metricsAddr), "\n") {
-		if strings.Contains(l, "coredns_amtrelay_") {
-			ours = append(ours, l)
-		}
-	}
+	checkMetricsWith(t, promtool, grepLines(scrape(t, metricsAddr), "coredns_amtrelay_"))
+}
+
+// promtoolCheck runs promtool check metrics on metrics, the text format.
+func promtoolCheck(t *testing.T, metrics string) {
+	t.Helper()
+	checkMetricsWith(t, testenv.LookPath(t, "promtool", "prometheus"), metrics)
+}
+
+func checkMetricsWith(t *testing.T, promtool, metrics string) {
+	t.Helper()
 	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = strings.NewReader(strings.Join(ours, "\n") + "\n")
+	cmd.Stdin = strings.NewReader(metrics + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
