@@ -18,7 +18,11 @@ const fleetSerial = 2026010101
 // (the ready plugin keeps asking). Least-load ranks by distance within a
 // load step, so readiness strict also waits for the GeoIP database. Health
 // is the fleet's quorum over both instances' relay_up in that Prometheus,
-// and the SOA serial is fixed.
+// and the SOA serial is fixed. S1's IPv4 source line has a beacon, (S1,
+// 232.1.1.1) to dataPort, probed through each relay every 2 s (timeout
+// 1 s): a relay that answers but delivers no beacon data leaves S1's
+// answers (scenario i). The interval is short for the test; the default
+// is 60 s.
 func net1Corefile(unicast, geoip string) string {
 	fleetHealth := fmt.Sprintf(`
 			fleet http://%s {
@@ -47,7 +51,12 @@ func net1Corefile(unicast, geoip string) string {
 			capacity 100
 			location %[11]s
 		}
-		source 198.51.100.0/24 1a 1b
+		source 198.51.100.0/24 1a 1b {
+			beacon %[13]s %[14]s %[15]s {
+				interval 2s
+				timeout 1s
+			}
+		}
 		source 2001:db8:100::/48 1a6 1b6
 		policy least-load
 		answer 3
@@ -76,7 +85,8 @@ func net1Corefile(unicast, geoip string) string {
 	prometheus %[2]s:9153
 	errors
 }
-`, anycastDNS, unicast, relay1a, relay1b, relay1a6, relay1b6, prometheusAddr, fleetHealth, serial, amtDNSName, network1Site, geoip)
+`, anycastDNS, unicast, relay1a, relay1b, relay1a6, relay1b6, prometheusAddr, fleetHealth, serial, amtDNSName, network1Site, geoip,
+		source1, beaconGroup, dataPort)
 }
 
 // Where things are, for least-load's distance tie-break: Network 1's

@@ -5,7 +5,10 @@
 // the root, through the .arpa authority and Network 1's reverse zone, to
 // the AMT DNS on an anycast address that Network 1 and Network 2 both
 // announce; the nearest instance answers with its relays, and the gateway
-// connects to one (RFC 8777 §2.2, §3).
+// connects to one (RFC 8777 §2.2, §3). In scenario i the gateway also
+// joins S1's stream and receives it through the relay: S1 sends real
+// multicast on its own link, pinned to it, the relays forward it, and
+// beacons check that each relay reaches S1 (issue 16).
 //
 // Every host is a Linux network namespace, joined to the others by veth
 // links; every program (CoreDNS with the amtrelay plugin, BIND, Unbound,

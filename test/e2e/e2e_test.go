@@ -23,6 +23,7 @@ func TestEndToEnd(t *testing.T) {
 		{"f_lossy_links", (*testbed).lossyLinks},
 		{"g_network_withdraws", (*testbed).networkWithdraws},
 		{"h_rfc8313", (*testbed).rfc8313},
+		{"i_data_path", (*testbed).dataPath},
 	} {
 		t.Run(s.name, func(t *testing.T) { s.run(tb, t) })
 	}

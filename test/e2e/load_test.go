@@ -69,13 +69,7 @@ func (tb *testbed) fleetAgrees(t *testing.T, want []string) {
 	// Wait until B's own probes have failed more rounds than its down
 	// count: alone, it would have dropped 1b by now.
 	failures := func() float64 {
-		resp, err := nsUser.httpClient().Get("http://" + dns1B + ":9153/metrics")
-		if err != nil {
-			return 0
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return metricSum(string(b), "coredns_amtrelay_probe_failures_total", `relay="1b"`)
+		return metricSum(metricsPage(dns1B), "coredns_amtrelay_probe_failures_total", `relay="1b"`)
 	}
 	before := failures()
 	testenv.Eventually(t, "instance B's own probes of 1b fail 3 rounds", func() bool { return failures() >= before+3 })

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -112,4 +113,16 @@ func metricSum(page, metric string, labels ...string) float64 {
 		}
 	}
 	return sum
+}
+
+// metricsPage is the Prometheus page of the AMT DNS instance at addr,
+// read from the end user's namespace, or "" when it cannot be read.
+func metricsPage(addr string) string {
+	resp, err := nsUser.httpClient().Get("http://" + addr + ":9153/metrics")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

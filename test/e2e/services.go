@@ -29,9 +29,10 @@ func (tb *testbed) services(t *testing.T) {
 	conf1, names1 := testenv.NamedConfig(t, dir1, []string{net1NS1, net1NS2}, 53, net1Zones())
 	tb.net1Named = tb.start(t, nsNet1, "named (Network 1)", false, named, "-g", "-4", "-n", "1", "-c", conf1)
 
-	tb.relay1a = tb.startRelay(t, nsNet1, "relay 1a", relay1a, relay1a6)
-	tb.relay1b = tb.startRelay(t, nsNet1, "relay 1b", relay1b, relay1b6)
-	tb.relay2a = tb.startRelay(t, nsNet2, "relay 2a", relay2a, relay2a6)
+	tb.startSource(t)
+	tb.relay1a = tb.startRelay(t, nsR1A, "relay 1a", forwardS1, relay1a, relay1a6)
+	tb.relay1b = tb.startRelay(t, nsR1B, "relay 1b", forwardS1, relay1b, relay1b6)
+	tb.relay2a = tb.startRelay(t, nsNet2, "relay 2a", nil, relay2a, relay2a6)
 	tb.loads = tb.start(t, nsNet1, "load exporter", true, append([]string{tb.bin["loadexporter"], "-listen", loadExporter}, initialLoads...)...)
 	promConf := tb.write(t, "prometheus/prometheus.yml", testenv.PrometheusConfig(loadExporter, dns1A+":9153", dns1B+":9153"))
 	tb.prometheus = tb.start(t, nsNet1, "prometheus", false, testenv.LookPath(t, "prometheus", "prometheus"),
@@ -75,10 +76,28 @@ func (tb *testbed) settled(t testing.TB) bool {
 	return slices.Equal(rankedNow(t, dns1A), want) && slices.Equal(rankedNow(t, dns1B), want)
 }
 
-// startRelay runs an AMT relay (cmd/amtresponder) on the given addresses.
-func (tb *testbed) startRelay(t *testing.T, ns netns, name string, addrs ...string) *proc {
+// forwardS1 makes a relay of Network 1 forward S1's multicast: it joins
+// the channels its gateways join on S1's link, and forwards what is sent
+// to dataPort.
+var forwardS1 = []string{"-forward", dataPort, "-forward-if", relayToS1}
+
+// startSource runs S1 (test/e2e/internal/mcsender) in its namespace,
+// sending the beacon and the stream on S1's link, 20 datagrams a second
+// each, pinned to the bridge (one link, TTL 1), before the relays and the
+// instances start: an instance's first beacon round finds data.
+func (tb *testbed) startSource(t *testing.T) {
 	t.Helper()
-	args := []string{tb.bin["amtresponder"]}
+	tb.source = tb.start(t, nsS1, "S1 (multicast sender)", false, tb.bin["mcsender"],
+		"-netns", string(nsS1), "-if", s1Bridge, "-source", source1, "-rate", "20",
+		beaconGroup+":"+dataPort, streamGroup+":"+dataPort)
+	tb.waitOutput(t, tb.source, 1, "pinned to "+s1Bridge)
+}
+
+// startRelay runs an AMT relay (cmd/amtresponder) on the given addresses,
+// with extra flags (forwardS1, or none).
+func (tb *testbed) startRelay(t *testing.T, ns netns, name string, extra []string, addrs ...string) *proc {
+	t.Helper()
+	args := append([]string{tb.bin["amtresponder"]}, extra...)
 	for _, a := range addrs {
 		if strings.Contains(a, ":") {
 			a = "[" + a + "]"

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +27,7 @@ type testbed struct {
 	rootNamed, net1Named  *proc
 	relay1a, relay1b      *proc
 	relay2a               *proc
+	source                *proc // S1, sending the beacon and the stream
 	loads                 *proc // the load exporter; write "relay=load" lines
 	prometheus            *proc
 	dnsA, dnsB, dnsNet2   *proc
@@ -40,6 +42,8 @@ var programs = map[string]string{
 	"amtdiscover":  "github.com/amtrelay/amtrelay/cmd/amtdiscover",
 	"amtresponder": "github.com/amtrelay/amtrelay/cmd/amtresponder",
 	"loadexporter": "github.com/amtrelay/amtrelay/corefile-examples/loadexporter",
+	"mcsender":     "github.com/amtrelay/amtrelay/test/e2e/internal/mcsender",
+	"sessiongw":    "github.com/amtrelay/amtrelay/test/e2e/internal/sessiongw",
 }
 
 // lockPath serialises test beds: two at once would share names.
@@ -120,10 +124,26 @@ func (tb *testbed) network(t *testing.T) {
 			ns            netns
 			dev, ip, ipv6 string
 		}{{l.aNS, l.a, l.aIP, l.aV6}, {l.bNS, l.b, l.bIP, l.bV6}} {
-			end.ns.run(t, "ip", "addr", "add", end.ip+"/24", "dev", end.dev)
-			end.ns.run(t, "ip", "-6", "addr", "add", end.ipv6+"/"+l.plen6, "dev", end.dev, "nodad")
+			if end.ip != "" {
+				end.ns.run(t, "ip", "addr", "add", end.ip+"/24", "dev", end.dev)
+				end.ns.run(t, "ip", "-6", "addr", "add", end.ipv6+"/"+l.plen6, "dev", end.dev, "nodad")
+			}
 			end.ns.run(t, "ip", "link", "set", end.dev, "up")
 		}
+	}
+	for _, br := range bridges {
+		br.ns.run(t, "ip", "link", "add", "name", br.name, "type", "bridge", "mcast_snooping", "0")
+		for _, port := range br.ports {
+			br.ns.run(t, "ip", "link", "set", port, "master", br.name)
+		}
+		for _, a := range br.addrs {
+			args := []string{"addr", "add", a, "dev", br.name}
+			if strings.Contains(a, ":") {
+				args = []string{"-6", "addr", "add", a, "dev", br.name, "nodad"}
+			}
+			br.ns.run(t, "ip", args...)
+		}
+		br.ns.run(t, "ip", "link", "set", br.name, "up")
 	}
 	for ns, addrs := range loopbacks {
 		for _, a := range addrs {
@@ -136,6 +156,20 @@ func (tb *testbed) network(t *testing.T) {
 	}
 	for _, ns := range forwarders {
 		ns.run(t, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
+	}
+	for _, ns := range noRPFilter {
+		// The effective value is the higher of "all" and the
+		// interface's: both are set.
+		keys := []string{"net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"}
+		for _, l := range links {
+			if l.aNS == ns {
+				keys = append(keys, "net.ipv4.conf."+l.a+".rp_filter=0")
+			}
+			if l.bNS == ns {
+				keys = append(keys, "net.ipv4.conf."+l.b+".rp_filter=0")
+			}
+		}
+		ns.run(t, "sysctl", append([]string{"-q", "-w"}, keys...)...)
 	}
 	for _, ns := range allNamespaces {
 		for _, r := range routes[ns] {
@@ -180,8 +214,8 @@ func linkNames(out string) string {
 }
 
 // checkIsolated checks the network safety promise: every namespace has
-// only lo and the test bed's own veth ends, so no packet can leave the
-// test bed, and the host's links are as they were.
+// only lo and the test bed's own veth ends and bridges, so no packet can
+// leave the test bed, and the host's links are as they were.
 func (tb *testbed) checkIsolated(t *testing.T) {
 	t.Helper()
 	own := map[netns]map[string]bool{}
@@ -191,10 +225,20 @@ func (tb *testbed) checkIsolated(t *testing.T) {
 	for _, l := range links {
 		own[l.aNS][l.a], own[l.bNS][l.b] = true, true
 	}
+	for _, br := range bridges {
+		own[br.ns][br.name] = true
+	}
 	for _, ns := range allNamespaces {
 		for _, name := range strings.Fields(linkNames(ns.run(t, "ip", "-o", "link", "show"))) {
 			if !own[ns][name] {
 				t.Fatalf("namespace %s has link %s, which is not the test bed's: a packet could leave", ns, name)
+			}
+		}
+	}
+	for _, br := range bridges {
+		for _, port := range strings.Fields(linkNames(br.ns.run(t, "ip", "-o", "link", "show", "master", br.name))) {
+			if !slices.Contains(br.ports, port) {
+				t.Fatalf("bridge %s in %s has port %s, which is not the test bed's", br.name, br.ns, port)
 			}
 		}
 	}

@@ -7,7 +7,7 @@
 // namespace with ip netns exec (a namespace belongs to a thread, and Go's
 // goroutines would escape it).
 //
-//	sessiongw -server 127.0.0.1 -source S -group G [-traffic-timeout 2s]
+//	sessiongw -server 127.0.0.1[:53] -source S -group G [-traffic-timeout 2s]
 package main
 
 import (
@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -33,12 +34,12 @@ type line struct {
 	From  string `json:"from,omitempty"`
 	Why   string `json:"reason,omitempty"`
 	// Received counts data packets through Relay so far (event "data").
-	Received int `json:"received,omitempty"`
+	Received int    `json:"received,omitempty"`
 	Err      string `json:"error,omitempty"`
 }
 
 func main() {
-	server := flag.String("server", "127.0.0.1", "the recursive resolver")
+	server := flag.String("server", "127.0.0.1", "the recursive resolver, `host[:port]` (port 53 by default)")
 	source := flag.String("source", "", "the channel's source S")
 	group := flag.String("group", "", "the channel's group G")
 	traffic := flag.Duration("traffic-timeout", 2*time.Second, "the Session's traffic timeout (RFC 8777 §3.3.4.1)")
@@ -48,6 +49,9 @@ func main() {
 	if err1 != nil || err2 != nil {
 		fmt.Fprintln(os.Stderr, "sessiongw: -source and -group must be addresses")
 		os.Exit(2)
+	}
+	if _, _, err := net.SplitHostPort(*server); err != nil {
+		*server = net.JoinHostPort(*server, "53")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
