@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
 
 	"github.com/amtrelay/amtrelay/amt"
 )
@@ -53,10 +54,17 @@ func (r *Relay) ForwardKernel(ifName string, port uint16, onErr func(error)) err
 func (r *Relay) startForward(ifi *net.Interface, ch amt.Channel, port uint16) error {
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		// Sockets for (S1,G) and (S2,G) share G:port; the kernel filters
-		// each by its source list.
+		// each by its source list. IP_MULTICAST_ALL off makes it deliver
+		// to a socket only what its own membership (this channel, on
+		// this interface) brings in, as a relay forwards only from its
+		// upstream interface: by default a socket bound to G:port gets
+		// G from every interface and source any socket of the host (or
+		// network namespace) joined.
 		var serr error
 		err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+			serr = errors.Join(
+				syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1),
+				syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0))
 		})
 		return errors.Join(err, serr)
 	}}
