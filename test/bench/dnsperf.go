@@ -34,9 +34,12 @@ type perfRun struct {
 type perfResult struct {
 	Sent, Completed, Lost int64
 	QPS                   float64
+	AvgLatency            time.Duration
 	Rcodes                map[string]int64
 	// Latencies of each answered query, in seconds, with -v.
 	Latencies []float64
+	// Report is dnsperf's output without the per-query lines.
+	Report string
 }
 
 // runDnsperf runs dnsperf pinned to clientCPU and reads its report.
@@ -59,7 +62,16 @@ func runDnsperf(r perfRun) (*perfResult, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("dnsperf %s: %v (output in %s)", strings.Join(args[2:], " "), err, r.Out)
 	}
-	return parseDnsperf(r.Out)
+	res, err := parseDnsperf(r.Out)
+	if err != nil {
+		return nil, err
+	}
+	if r.Verbose { // keep the report, not a line per query
+		if err := os.WriteFile(r.Out, []byte(res.Report), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 var (
@@ -67,6 +79,7 @@ var (
 	reCompleted = regexp.MustCompile(`Queries completed:\s+(\d+)`)
 	reLost      = regexp.MustCompile(`Queries lost:\s+(\d+)`)
 	reQPS       = regexp.MustCompile(`Queries per second:\s+([0-9.]+)`)
+	reAvg       = regexp.MustCompile(`Average Latency \(s\):\s+([0-9.]+)`)
 	reRcodes    = regexp.MustCompile(`Response codes:\s+(.*)`)
 	reRcode     = regexp.MustCompile(`([A-Z0-9]+) (\d+) \(`)
 )
@@ -99,6 +112,7 @@ func parseDnsperf(path string) (*perfResult, error) {
 		return nil, err
 	}
 	s := stats.String()
+	res.Report = s
 	ints := []struct {
 		re *regexp.Regexp
 		to *int64
@@ -115,6 +129,10 @@ func parseDnsperf(path string) (*perfResult, error) {
 		return nil, fmt.Errorf("%s: no queries per second in dnsperf's report", path)
 	}
 	res.QPS, _ = strconv.ParseFloat(m[1], 64)
+	if m := reAvg.FindStringSubmatch(s); m != nil {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		res.AvgLatency = seconds(v)
+	}
 	if m := reRcodes.FindStringSubmatch(s); m != nil {
 		for _, rc := range reRcode.FindAllStringSubmatch(m[1], -1) {
 			res.Rcodes[rc[1]], _ = strconv.ParseInt(rc[2], 10, 64)

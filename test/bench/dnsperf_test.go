@@ -19,6 +19,9 @@ func TestParseDnsperf(t *testing.T) {
 	if r.Sent != 6 || r.Completed != 5 || r.Lost != 1 || r.Rcodes["NOERROR"] != 5 || math.Abs(r.QPS-4.990355) > 1e-6 {
 		t.Errorf("parsed %+v", r)
 	}
+	if r.AvgLatency != 4577*time.Microsecond {
+		t.Errorf("average latency %v, want dnsperf's 0.004577 s", r.AvgLatency)
+	}
 	if len(r.Latencies) != 5 {
 		t.Fatalf("%d latencies, want 5", len(r.Latencies))
 	}

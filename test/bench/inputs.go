@@ -13,7 +13,7 @@ import (
 
 // generatorVersion changes whenever the generators' output would: cached
 // inputs of another version are made again.
-const generatorVersion = 1
+const generatorVersion = 2
 
 // Inputs are the generated files and built servers of a run.
 type Inputs struct {

@@ -30,8 +30,8 @@ func run(args []string) error {
 	rounds := fs.Int("rounds", 3, "rounds: every scenario once per round, interleaved")
 	duration := fs.Duration("duration", 10*time.Second, "each timed dnsperf run")
 	warm := fs.Duration("warm", 3*time.Second, "the warm-up run before timing")
-	quick := fs.Bool("quick", false, "a check of the harness: 1 round of 2 s, a few scenarios")
-	only := fs.String("run", "", "run only the scenarios whose name matches `REGEXP`")
+	quick := fs.Bool("quick", false, "a check of the harness: 1 round of 2 s, of a few scenarios unless -run picks others")
+	only := fs.String("run", "", "run only the scenarios whose name matches `REGEXP` (of all, also with -quick)")
 	defaultRepo := os.Getenv("AMTRELAY_REPO")
 	if defaultRepo == "" {
 		defaultRepo = "../.."
@@ -72,7 +72,8 @@ func run(args []string) error {
 	}
 	var selected []Scenario
 	for _, s := range Scenarios() {
-		if (!*quick || s.Quick) && (filter == nil || filter.MatchString(s.Name)) {
+		// -run picks from every scenario; -quick alone runs its set.
+		if filter != nil && filter.MatchString(s.Name) || filter == nil && (!*quick || s.Quick) {
 			selected = append(selected, s)
 		}
 	}

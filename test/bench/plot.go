@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"image/color"
 
 	"gonum.org/v1/plot"
@@ -19,8 +20,19 @@ func plotRelayCounts(res *Results, path string) error {
 	p.Y.Label.Text = "queries/s at saturation"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.Legend.Top = true
+	p.Legend.Top = false
 	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(10)
+	p.Legend.YOffs = vg.Points(10)
+	p.Y.Tick.Marker = plot.TickerFunc(func(min, max float64) []plot.Tick {
+		ticks := plot.DefaultTicks{}.Ticks(min, max)
+		for i := range ticks {
+			if ticks[i].Label != "" {
+				ticks[i].Label = fmt.Sprintf("%.0f", ticks[i].Value)
+			}
+		}
+		return ticks
+	})
 	counts := []int{10, 1000, 10000}
 	i := 0
 	for _, policy := range []string{"closest", "least-load", "spill-over"} {
@@ -63,6 +75,10 @@ func plotRelayCounts(res *Results, path string) error {
 		p.Add(l)
 		p.Legend.Add(ref, l)
 	}
+	// Fixed axes: a log scale panics on an empty plot, and a run of a
+	// few scenarios still draws one.
+	p.X.Min, p.X.Max = 5, 20000
 	p.Y.Min = 0
+	p.Y.Max = max(1, p.Y.Max*1.1)
 	return p.Save(8*vg.Inch, 5*vg.Inch, path)
 }

@@ -114,16 +114,24 @@ const readmeMethod = `
   datacenters with ` + "`auto_dc_coords`" + `), PowerDNS from a LUA record ` + "`pickclosest()`" + ` (bind and geoip
   backends, ` + "`edns-subnet-processing`" + `). Both answer ` + "`amt.N.100.51.198.in-addr.arpa A`" + `, so they are
   compared with amtrelay's seed-style ` + "`amt.`" + ` answer.
+* **Order.** Each round runs every scenario once, in the table's order, so that a change in the
+  machine's load touches all servers alike; ratios are taken within a round.
 * **Ready and warm.** A server is timed only after it answered a probe (and, for CoreDNS, its *ready*
   plugin said 200), and after a warm-up run of dnsperf with the same queries. Startup is the time from
   exec to ready.
 * **Checks.** A run with no completed query, or under 99% NOERROR, fails rather than counting (a fast
   REFUSED is not a fast answer).
 * **Latency.** ` + "`dnsperf -v`" + ` prints each query's latency (Debian's dnsperf 2.10 prints no percentiles);
-  the harness takes the mean, p99 and maximum, lost queries counting as slowest.
+  the harness takes the p99 and maximum, lost queries counting as slowest. Printing a line a query
+  costs dnsperf about a third of its top rate (about 80,000 instead of 120,000 queries/s here),
+  which fast servers reach, so at saturation QPS, CPU and the mean latency come from a run without
+  ` + "`-v`" + ` and the p99 from a second run with it. At the half-of-peak rate (` + "`-Q`" + `) one run with ` + "`-v`" + `
+  gives all.
 * **CPU and memory.** Server CPU per query is the user+system time of the server's process
   (` + "`/proc/PID/stat`" + `, threads included) over the saturation run, divided by the answered queries; RSS
-  is ` + "`VmRSS`" + ` after that run.
+  is ` + "`VmRSS`" + ` after that run. "Server CPU busy" is that CPU time over the run's wall time: a server
+  at saturation should be near 100% of its one CPU; well under it, something else had the CPU
+  (the machine is shared) or the server waits on something, and its QPS is not its own limit.
 * **A relay that flaps.** One relay's load comes from a metrics page the harness serves
   (` + "`load { scrape }`" + `, read every second); it changes between 10% and 95% every second.
 * **Reload.** At the half-of-peak rate, a third into the run, the Corefile is replaced (atomically,

@@ -39,12 +39,12 @@ func fmtQPS(q float64) string {
 // table is the results as a Markdown table, one row a scenario.
 func table(res *Results) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| server | rounds | QPS | × whoami | × file | mean / p99 at saturation | QPS at %d/s | mean / p99 at %d/s | CPU per query | RSS | startup | notes |\n", res.Rate, res.Rate)
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	fmt.Fprintf(&b, "| server | rounds | QPS | × whoami | × file | mean / p99 at saturation | QPS at %d/s | mean / p99 at %d/s | CPU per query | server CPU busy | RSS | startup | notes |\n", res.Rate, res.Rate)
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, name := range res.Order {
 		s, ok := res.summary(name)
 		if !ok {
-			fmt.Fprintf(&b, "| %s | 0 | failed | | | | | | | | | %s |\n", name, strings.Join(res.Errors[name], "; "))
+			fmt.Fprintf(&b, "| %s | 0 | failed | | | | | | | | | | %s |\n", name, oneLine(strings.Join(res.Errors[name], "; ")))
 			continue
 		}
 		var notes []string
@@ -55,7 +55,7 @@ func table(res *Results) string {
 			notes = append(notes, fmt.Sprintf("%d load changes, %d scrapes", s.Flips, s.Scrapes))
 		}
 		if n := len(res.Errors[name]); n > 0 {
-			notes = append(notes, fmt.Sprintf("%d rounds failed: %s", n, strings.Join(res.Errors[name], "; ")))
+			notes = append(notes, fmt.Sprintf("%d rounds failed: %s", n, oneLine(strings.Join(res.Errors[name], "; "))))
 		}
 		if s.HalfQPS > 0 && s.HalfQPS < 0.95*float64(res.Rate) {
 			notes = append(notes, "could not keep up with the rate")
@@ -64,16 +64,17 @@ func table(res *Results) string {
 		if s.QPS > 0 {
 			sat = fmtDur(s.Sat.Mean) + " / " + fmtDur(s.Sat.P99)
 		}
-		cpu, rss := "—", "—"
+		cpu, busy, rss := "—", "—", "—"
 		if s.CPUPerQuery > 0 {
 			cpu = fmt.Sprintf("%.1f µs", float64(s.CPUPerQuery)/float64(time.Microsecond))
+			busy = fmt.Sprintf("%.0f%%", 100*s.CPUBusy)
 		}
 		if s.RSS > 0 {
 			rss = fmt.Sprintf("%.0f MB", float64(s.RSS)/(1<<20))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %.2f s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f s | %s |\n",
 			name, s.Rounds, fmtQPS(s.QPS), fmtRatio(s.VsWhoami), fmtRatio(s.VsFile), sat,
-			fmtQPS(s.HalfQPS), fmtDur(s.Half.Mean)+" / "+fmtDur(s.Half.P99), cpu, rss, s.Startup.Seconds(), strings.Join(notes, "; "))
+			fmtQPS(s.HalfQPS), fmtDur(s.Half.Mean)+" / "+fmtDur(s.Half.P99), cpu, busy, rss, s.Startup.Seconds(), strings.Join(notes, "; "))
 	}
 	return b.String()
 }
@@ -142,4 +143,14 @@ func targetTable(ts []target) string {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.What, t.Figure, t.Met)
 	}
 	return b.String()
+}
+
+// oneLine makes an error fit a table cell: one line, at most 300
+// characters, no cell separators.
+func oneLine(s string) string {
+	s = strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "|", "/")
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
 }

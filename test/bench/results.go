@@ -52,6 +52,7 @@ type Summary struct {
 	QPS, HalfQPS     float64
 	Sat, Half        latencyStats
 	CPUPerQuery      time.Duration
+	CPUBusy          float64
 	RSS              int64
 	Startup, Reload  time.Duration
 	Flips, Scrapes   int64
@@ -74,13 +75,18 @@ func (r *Results) summary(name string) (Summary, bool) {
 		return median(v)
 	}
 	d := func(get func(*Measurement) time.Duration) time.Duration {
-		return time.Duration(f(func(m *Measurement) float64 { return float64(get(m)) }))
+		v := f(func(m *Measurement) float64 { return float64(get(m)) })
+		if v >= math.MaxInt64 {
+			return time.Duration(math.MaxInt64) // lost queries
+		}
+		return time.Duration(v)
 	}
 	s := Summary{
 		Rounds:      len(ms),
 		QPS:         f(func(m *Measurement) float64 { return m.QPS }),
 		HalfQPS:     f(func(m *Measurement) float64 { return m.HalfQPS }),
 		CPUPerQuery: d(func(m *Measurement) time.Duration { return m.CPUPerQuery }),
+		CPUBusy:     f(func(m *Measurement) float64 { return m.CPUBusy }),
 		RSS:         int64(f(func(m *Measurement) float64 { return float64(m.RSS) })),
 		Startup:     d(func(m *Measurement) time.Duration { return m.Startup }),
 		Reload:      d(func(m *Measurement) time.Duration { return m.Reload }),
@@ -106,7 +112,7 @@ func (r *Results) ratio(name, base string) float64 {
 	a, b := r.Rounds[name], r.Rounds[base]
 	var v []float64
 	for i := range min(len(a), len(b)) {
-		if a[i] != nil && b[i] != nil && b[i].QPS > 0 {
+		if a[i] != nil && b[i] != nil && a[i].QPS > 0 && b[i].QPS > 0 {
 			v = append(v, a[i].QPS/b[i].QPS)
 		}
 	}
