@@ -41,6 +41,7 @@ func run(args []string) error {
 	rate := fs.Int("rate", 0, "the half-of-peak rate in queries/s (default: half of amtrelay static's saturation QPS, measured first)")
 	out := fs.String("out", "README.md", "the README to write; the plot goes beside it as qps.svg")
 	seed := fs.Uint64("seed", 1, "the seed of every generated input")
+	fs.DurationVar(&startupPatience, "startup-timeout", startupPatience, "how long a server may take to start and become ready")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

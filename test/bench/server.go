@@ -24,8 +24,9 @@ const (
 	clientCPU = "1"
 )
 
-// startupPatience bounds how long a server may take to become ready.
-const startupPatience = 3 * time.Minute
+// startupPatience bounds how long a server may take to become ready
+// (-startup-timeout).
+var startupPatience = 3 * time.Minute
 
 // process is a running server, pinned to serverCPU.
 type process struct {
@@ -112,7 +113,7 @@ func (p *process) waitReady(addr string, probe *dns.Msg, needAnswer bool, readyU
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return 0, fmt.Errorf("server not ready within %v: %v; output: %s", startupPatience, last, tail(p.out.String()))
+	return 0, fmt.Errorf("server not ready within %v (-startup-timeout): %v; output: %s", startupPatience, last, tail(p.out.String()))
 }
 
 // checkAnswer sends probe to addr and wants NOERROR (and an answer record).
