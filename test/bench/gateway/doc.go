@@ -5,7 +5,7 @@
 // broken. Everything runs on loopback: DNS servers and AMT relays started
 // by the benchmarks, and sockets that refuse any other destination.
 //
-//	go test -run '^$' -bench . -benchtime 20x ./test/bench/gateway/
+//	cd test/bench && go test -run '^$' -bench . -benchtime 20x ./gateway/
 //
 // The figures are in gatewayresolver/README.md.
 package gateway
