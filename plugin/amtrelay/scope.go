@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"net/netip"
+	"runtime"
 	"slices"
 	"time"
 )
@@ -56,16 +57,29 @@ type dbNetwork struct {
 }
 
 // dbNetworks reads every network of db with its location, in address
-// order, and the distinct locations.
+// order, and the distinct locations. A record many networks point to (a
+// commercial City database has millions of networks and about a hundred
+// thousand records) is decoded once. The loop yields now and then, so
+// that on a server pinned to one CPU queries keep being answered while
+// it runs.
 func dbNetworks(db *geoReader) ([]dbNetwork, []point) {
 	var nets []dbNetwork
 	var places []point
 	ids := map[[2]float64]int32{}
+	byRecord := map[uintptr]int32{}
 	for res := range db.mmdb.Networks() {
 		if res.Err() != nil {
 			continue
 		}
+		if len(nets)%yieldEvery == 0 {
+			runtime.Gosched()
+		}
 		n := dbNetwork{prefix: res.Prefix(), location: -1}
+		if id, ok := byRecord[res.Offset()]; ok {
+			n.location = id
+			nets = append(nets, n)
+			continue
+		}
 		var rec cityCoordinates
 		rec.Location.Latitude, rec.Location.Longitude = math.NaN(), math.NaN()
 		if res.Decode(&rec) == nil {
@@ -80,6 +94,7 @@ func dbNetworks(db *geoReader) ([]dbNetwork, []point) {
 				n.location = id
 			}
 		}
+		byRecord[res.Offset()] = n.location
 		nets = append(nets, n)
 	}
 	return nets, places
@@ -114,6 +129,10 @@ func (a *AMTRelay) buildScopes(db *geoReader) {
 	log.Infof("ECS scopes of %d networks over %d locations built in %s", len(nets), len(places), time.Since(start).Round(time.Millisecond))
 }
 
+// yieldEvery is how many items a long build loop handles between yields
+// to the scheduler (runtime.Gosched), well under a millisecond's work.
+const yieldEvery = 256
+
 // rankingIDs numbers the all-up rankings of g at each location: locations
 // with the same number get the same answer (relays and precedences).
 func rankingIDs(g *group, places []point) []int32 {
@@ -125,6 +144,9 @@ func rankingIDs(g *group, places []point) []int32 {
 	seen := map[string]int32{}
 	var key []byte
 	for i, p := range places {
+		if i%yieldEvery == 0 {
+			runtime.Gosched()
+		}
 		q := query{group: g, loc: location{known: true, p: p}, assumeUp: true}
 		rk := g.policy.rank(&q)
 		key = key[:0]

@@ -3,6 +3,7 @@ package amtrelay
 import (
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -101,7 +102,10 @@ func (a *AMTRelay) shutdown() error {
 // nearest-relay indexes and ECS scope tables are rebuilt and swapped in,
 // and load orders are retired.
 func (a *AMTRelay) geoLoaded(db *geoReader) {
-	for _, r := range a.relays {
+	for i, r := range a.relays {
+		if i%yieldEvery == 0 {
+			runtime.Gosched() // a reload must not hold up the queries of a one-CPU server
+		}
 		if r.hasLocation || !r.record.Addr.IsValid() {
 			continue
 		}
