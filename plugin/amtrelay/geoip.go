@@ -60,6 +60,8 @@ type geoReader struct {
 	// no allocation.
 	mmdb *maxminddb.Reader
 	file fileState
+	// places numbers the database's locations, once built (scope.go).
+	places atomic.Pointer[dbPlaces]
 }
 
 // location is what the database says of an address: where it is, and the
@@ -69,8 +71,10 @@ type location struct {
 	p       point
 	known   bool
 	network netip.Prefix
-	// db is the database that said so.
-	db *geoReader
+	// db is the database that said so, and place the number of the
+	// location in it plus one (dbPlaces; 0 when not numbered).
+	db    *geoReader
+	place int32
 }
 
 // lookup returns the location of a. When the database has no coordinates
@@ -85,6 +89,14 @@ func (r *geoReader) lookup(a netip.Addr) location {
 	l := location{network: res.Prefix(), db: r}
 	if !res.Found() {
 		return l
+	}
+	if pl := r.places.Load(); pl != nil {
+		if id, ok := pl.byRecord[res.Offset()]; ok {
+			if id >= 0 {
+				l.p, l.known, l.place = pl.points[id], true, id+1
+			}
+			return l
+		}
 	}
 	var rec cityCoordinates
 	rec.Location.Latitude, rec.Location.Longitude = math.NaN(), math.NaN()

@@ -34,13 +34,21 @@ type group struct {
 	// index finds the nearest relays; replaced when the GeoIP database
 	// moves relays.
 	index atomic.Pointer[nearIndex]
-	// scopes widens ECS scopes (closest only; nil until built).
+	// scopes widens ECS scopes (closest only; nil until built), and lists
+	// holds the nearest relays at every location of the database
+	// (closest and spill-over; nil until built).
 	scopes atomic.Pointer[scopeTable]
+	lists  atomic.Pointer[locationLists]
 }
 
 // nearest returns up to k relays of the group that q may hand out,
 // nearest the client first (see nearIndex.nearest).
 func (q *query) nearest(k int) (ranked []near, home *relay, asIfAllUp bool) {
+	if ll := q.group.lists.Load(); ll != nil && q.loc.place > 0 && q.loc.db == ll.db {
+		if ranked, home, asIfAllUp, ok := ll.nearest(q, q.loc.place-1, k); ok {
+			return ranked, home, asIfAllUp
+		}
+	}
 	return q.group.index.Load().nearest(q, k)
 }
 

@@ -62,7 +62,7 @@ type dbNetwork struct {
 // thousand records) is decoded once. The loop yields now and then, so
 // that on a server pinned to one CPU queries keep being answered while
 // it runs.
-func dbNetworks(db *geoReader) ([]dbNetwork, []point) {
+func dbNetworks(db *geoReader) ([]dbNetwork, *dbPlaces) {
 	var nets []dbNetwork
 	var places []point
 	ids := map[[2]float64]int32{}
@@ -97,16 +97,18 @@ func dbNetworks(db *geoReader) ([]dbNetwork, []point) {
 		byRecord[res.Offset()] = n.location
 		nets = append(nets, n)
 	}
-	return nets, places
+	return nets, &dbPlaces{byRecord: byRecord, points: places}
 }
 
-// buildScopes builds the scope table of every source whose policy widens
-// scopes (closest), sharing one table among sources with the same relays
-// and answer size. It logs how long that took.
+// buildScopes numbers the database's locations, then builds the nearest
+// relay lists (locationlists.go) of every source ranked by distance
+// (closest, spill-over) and the scope table of every source whose policy
+// widens scopes (closest), sharing lists and tables among sources with the
+// same relays and answer size. It logs how long that took.
 func (a *AMTRelay) buildScopes(db *geoReader) {
 	var wanted []*group
 	for _, g := range a.groups {
-		if _, ok := g.policy.(closestPolicy); ok {
+		if listLength(g) > 0 {
 			wanted = append(wanted, g)
 		}
 	}
@@ -115,18 +117,42 @@ func (a *AMTRelay) buildScopes(db *geoReader) {
 	}
 	start := time.Now()
 	nets, places := dbNetworks(db)
-	built := map[string]*scopeTable{}
+	db.places.Store(places)
+	lists := map[string]*locationLists{}
+	tables := map[string]*scopeTable{}
 	for _, g := range wanted {
-		key := relayListKey(g.relays) + string(rune(g.limit))
-		t := built[key]
+		key := relayListKey(g.relays) + string(rune(listLength(g)))
+		ll := lists[key]
+		if ll == nil {
+			ll = buildLocationLists(db, g.index.Load(), places.points, listLength(g))
+			lists[key] = ll
+		}
+		g.lists.Store(ll)
+		if _, ok := g.policy.(closestPolicy); !ok {
+			continue
+		}
+		key = relayListKey(g.relays) + string(rune(g.limit))
+		t := tables[key]
 		if t == nil {
-			t = mergeNetworks(nets, rankingIDs(g, places))
+			t = mergeNetworks(nets, rankingIDs(g, places.points))
 			t.db = db
-			built[key] = t
+			tables[key] = t
 		}
 		g.scopes.Store(t)
 	}
-	log.Infof("ECS scopes of %d networks over %d locations built in %s", len(nets), len(places), time.Since(start).Round(time.Millisecond))
+	log.Infof("nearest relay lists and ECS scopes of %d networks over %d locations built in %s", len(nets), len(places.points), time.Since(start).Round(time.Millisecond))
+}
+
+// listLength is how long the precomputed lists of g are: what its policy
+// asks nearest for, and a margin; 0 for policies that rank otherwise.
+func listLength(g *group) int {
+	switch p := g.policy.(type) {
+	case closestPolicy:
+		return g.limit + listMargin
+	case spillOverPolicy:
+		return g.limit + p.spread + listMargin
+	}
+	return 0
 }
 
 // yieldEvery is how many items a long build loop handles between yields

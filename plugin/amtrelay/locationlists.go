@@ -1,0 +1,119 @@
+package amtrelay
+
+import (
+	"math"
+	"runtime"
+)
+
+// Precomputed nearest relays, as gdnsd compiles its datacenter lists: when
+// a GeoIP database loads, every distinct location in it gets, for each
+// list of relays that a distance policy ranks, its nearest relays as if
+// all were up. A query then finds its client's location by the database
+// record the lookup landed on (no decoding) and walks that short list,
+// reading health, drain and path at answer time, instead of searching a
+// tree whose nodes lie all over memory: with 10,000 relays and clients
+// from everywhere, the search was a query's largest cost (cache misses,
+// by a CPU profile under dnsperf). A relay changing state does not touch
+// the lists; when more relays of a list are out than it is long, the
+// query falls back to the tree.
+
+// dbPlaces is where a database puts its clients: each data record's
+// location, numbered.
+type dbPlaces struct {
+	// byRecord maps a data record (its offset) to its location's number,
+	// -1 for a record without coordinates.
+	byRecord map[uintptr]int32
+	points   []point
+}
+
+// locationLists are the nearest relays of one relay list (a nearIndex)
+// at every location of one database, nearest first, as if all were up:
+// k a location, -1 past the end of a shorter list.
+type locationLists struct {
+	db    *geoReader
+	index *nearIndex
+	k     int
+	lists []int32
+}
+
+// listMargin is how many relays a list holds beyond what its answers
+// take, so that a few relays down do not send queries to the tree.
+const listMargin = 4
+
+// buildLocationLists computes the lists of ix at every place, k long.
+func buildLocationLists(db *geoReader, ix *nearIndex, places []point, k int) *locationLists {
+	ll := &locationLists{db: db, index: ix, k: k, lists: make([]int32, len(places)*k)}
+	position := make(map[*relay]int32, len(ix.relays))
+	for i, r := range ix.relays {
+		position[r] = int32(i)
+	}
+	for i, p := range places {
+		if i%yieldEvery == 0 {
+			runtime.Gosched()
+		}
+		q := query{loc: location{known: true, p: p}, assumeUp: true}
+		ranked, _, _ := ix.nearest(&q, k)
+		row := ll.lists[i*k : (i+1)*k]
+		for j := range row {
+			row[j] = -1
+		}
+		for j, n := range ranked {
+			if _, located := n.relay.location(); located {
+				row[j] = position[n.relay]
+			}
+		}
+	}
+	return ll
+}
+
+// nearest is nearIndex.nearest for a client at location id of ll's
+// database, from its list; ok is false when the list cannot tell (too
+// many of its relays out, or a fail-open ranking, which also lists
+// drained relays), and the tree must.
+func (ll *locationLists) nearest(q *query, id int32, k int) (ranked []near, home *relay, asIfAllUp, ok bool) {
+	if q.ignoreHealth || k > ll.k {
+		return nil, nil, false, false
+	}
+	ix := ll.index
+	row := ll.lists[int(id)*ll.k : int(id+1)*ll.k]
+	c := q.loc.p
+	client := [3]float64{c.x, c.y, c.z}
+	asIfAllUp = true
+	full := row[ll.k-1] >= 0 // the list may have been cut short
+	for _, i := range row {
+		if i < 0 || len(ranked) == k {
+			break
+		}
+		r := ix.relays[i]
+		if home == nil {
+			home = r // the lists leave drained relays out
+		}
+		if !q.eligible(r) {
+			asIfAllUp = false
+			continue
+		}
+		if ranked == nil {
+			ranked = make([]near, 0, k)
+		}
+		ranked = append(ranked, near{r, kmFromChord2(chord2(client, ix.pl[i].v))})
+	}
+	if len(ranked) < k && full {
+		return nil, nil, false, false
+	}
+	if len(ranked) < k {
+		// Every located relay that may be listed is: relays without a
+		// location follow, as in the tree's answer.
+		for _, i := range ix.unlocated {
+			if len(ranked) == k {
+				break
+			}
+			r := ix.relays[i]
+			if q.eligible(r) {
+				ranked = append(ranked, near{r, math.NaN()})
+			} else if !r.drained {
+				asIfAllUp = false
+			}
+		}
+	}
+	return ranked, home, asIfAllUp, true
+}
