@@ -53,13 +53,14 @@ func writesBytesSafely(transport string, hs []plugin.Handler) bool {
 var packedBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1232); return &b }}
 
 // writePacked writes rq's answer as bytes when it is a positive AMTRELAY
-// answer and the server block allows it, and reports whether it did. The
-// bytes are what reply and miekg/dns would send, but for owner names in
-// the question's case, behind compression pointers.
+// answer, or a seed-style A or AAAA answer with addresses, and the server
+// block allows it, and reports whether it did. The bytes are what reply
+// and miekg/dns would send, but for owner names in the question's case,
+// behind compression pointers.
 func (a *AMTRelay) writePacked(w dns.ResponseWriter, rq *dnsRequest) bool {
 	req := rq.state.Req
-	if !a.writesBytes || !rq.ranked || rq.node.kind != sourceName || rq.qtype != dns.TypeAMTRELAY ||
-		len(rq.ranking.chosen) == 0 || rq.ranking.noRelay || req.Opcode != dns.OpcodeQuery || req.IsTsig() != nil {
+	if !a.writesBytes || !rq.ranked || len(rq.ranking.chosen) == 0 || rq.ranking.noRelay ||
+		req.Opcode != dns.OpcodeQuery || req.IsTsig() != nil || packedCount(rq) == 0 {
 		return false
 	}
 	bp := packedBufs.Get().(*[]byte)
@@ -100,11 +101,10 @@ func (a *AMTRelay) appendAnswer(b []byte, rq *dnsRequest) (_ []byte, ok bool) {
 	if opt != nil {
 		arcount = 1
 	}
-	chosen := rq.ranking.chosen
 	b = binary.BigEndian.AppendUint16(b, req.Id)
 	b = binary.BigEndian.AppendUint16(b, flags)
 	b = binary.BigEndian.AppendUint16(b, 1)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(chosen)))
+	b = binary.BigEndian.AppendUint16(b, uint16(packedCount(rq)))
 	b = binary.BigEndian.AppendUint16(b, 0)
 	b = binary.BigEndian.AppendUint16(b, arcount)
 	start := len(b)
@@ -116,14 +116,29 @@ func (a *AMTRelay) appendAnswer(b []byte, rq *dnsRequest) (_ []byte, ok bool) {
 	b = b[:end]
 	b = binary.BigEndian.AppendUint16(b, q.Qtype)
 	b = binary.BigEndian.AppendUint16(b, q.Qclass)
-	for _, c := range chosen {
-		p := c.relay.packed
+	for _, c := range rq.ranking.chosen {
+		if !packedHas(rq, c) {
+			continue
+		}
 		b = append(b, 0xc0, byte(start)) // the question's name, at offset 12
-		b = binary.BigEndian.AppendUint16(b, dns.TypeAMTRELAY)
+		b = binary.BigEndian.AppendUint16(b, rq.qtype)
 		b = binary.BigEndian.AppendUint16(b, dns.ClassINET)
 		b = binary.BigEndian.AppendUint32(b, a.ttl)
-		b = binary.BigEndian.AppendUint16(b, uint16(p.RDLength()))
-		b = p.AppendRDATA(b, c.precedence)
+		if rq.qtype == dns.TypeAMTRELAY {
+			p := c.relay.packed
+			b = binary.BigEndian.AppendUint16(b, uint16(p.RDLength()))
+			b = p.AppendRDATA(b, c.precedence)
+			continue
+		}
+		if addr := c.relay.record.Addr; addr.Is4() {
+			a4 := addr.As4()
+			b = binary.BigEndian.AppendUint16(b, 4)
+			b = append(b, a4[:]...)
+		} else {
+			a16 := addr.As16()
+			b = binary.BigEndian.AppendUint16(b, 16)
+			b = append(b, a16[:]...)
+		}
 	}
 	if opt == nil {
 		return b, true
@@ -173,4 +188,38 @@ func appendECSAddr(b []byte, e *dns.EDNS0_SUBNET) []byte {
 	}
 	a16 := p.Addr().As16()
 	return append(b, a16[:n]...)
+}
+
+// packedCount is how many records the answer packed as bytes holds: every
+// chosen relay for AMTRELAY at a source's name; for A or AAAA at its amt.
+// name, the relays of the first rank with an address of that family
+// (seedRecords), or 0 when the answer is a CNAME or empty, which the
+// dns.Msg path writes.
+func packedCount(rq *dnsRequest) int {
+	switch {
+	case rq.node.kind == sourceName && rq.qtype == dns.TypeAMTRELAY:
+		return len(rq.ranking.chosen)
+	case rq.node.kind == seedName && (rq.qtype == dns.TypeA || rq.qtype == dns.TypeAAAA):
+		n := 0
+		for _, c := range rq.ranking.chosen {
+			if packedHas(rq, c) {
+				n++
+			}
+		}
+		return n
+	}
+	return 0
+}
+
+// packedHas reports whether c has a record in the packed answer.
+func packedHas(rq *dnsRequest, c candidate) bool {
+	if rq.qtype == dns.TypeAMTRELAY {
+		return true
+	}
+	best := rq.ranking.chosen[0].precedence
+	for _, o := range rq.ranking.chosen[1:] {
+		best = min(best, o.precedence)
+	}
+	a := c.relay.record.Addr
+	return c.precedence == best && a.IsValid() && a.Is4() == (rq.qtype == dns.TypeA)
 }
