@@ -20,7 +20,9 @@ const fleetSerial = 2026010101
 // is the fleet's quorum over both instances' relay_up in that Prometheus,
 // and the SOA serial is fixed. S1's IPv4 source line has a beacon, (S1,
 // 232.1.1.1) to dataPort, probed through each relay every 2 s (timeout
-// 1 s): a relay that answers but delivers no beacon data leaves S1's
+// 3 s, two rounds without data before a relay leaves: on a busy CI machine
+// a single slow probe, with timeout 1 s and down 1, once took 1a out of
+// scenario h's answers): a relay that answers but delivers no beacon data leaves S1's
 // answers (scenario i). The interval is short for the test; the default
 // is 60 s.
 func net1Corefile(unicast, geoip string) string {
@@ -54,7 +56,8 @@ func net1Corefile(unicast, geoip string) string {
 		source 198.51.100.0/24 1a 1b {
 			beacon %[13]s %[14]s %[15]s {
 				interval 2s
-				timeout 1s
+				timeout 3s
+				down 2
 			}
 		}
 		source 2001:db8:100::/48 1a6 1b6
