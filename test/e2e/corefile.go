@@ -20,7 +20,7 @@ const fleetSerial = 2026010101
 // is the fleet's quorum over both instances' relay_up in that Prometheus,
 // and the SOA serial is fixed. S1's IPv4 source line has a beacon, (S1,
 // 232.1.1.1) to dataPort, probed through each relay every 2 s (timeout
-// 3 s, two rounds without data before a relay leaves: on a busy CI machine
+// 2 s, two rounds without data before a relay leaves: on a busy CI machine
 // a single slow probe, with timeout 1 s and down 1, once took 1a out of
 // scenario h's answers): a relay that answers but delivers no beacon data leaves S1's
 // answers (scenario i). The interval is short for the test; the default
@@ -56,7 +56,7 @@ func net1Corefile(unicast, geoip string) string {
 		source 198.51.100.0/24 1a 1b {
 			beacon %[13]s %[14]s %[15]s {
 				interval 2s
-				timeout 3s
+				timeout 2s
 				down 2
 			}
 		}

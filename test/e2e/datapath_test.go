@@ -14,7 +14,7 @@ import (
 // 232.1.1.2) through each relay it connects) receives S1's stream through
 // relay 1a. Then 1a's multicast path to S1 is cut, an nft rule on its
 // link to S1, while its discovery still answers. Within the beacon
-// rounds (2 s apart, timeout 3 s, down 2) both Network 1 instances find no beacon
+// rounds (2 s apart, timeout 2 s, down 2) both Network 1 instances find no beacon
 // data through 1a and drop it from S1's answers (health still says up);
 // the gateway's Session, seeing no traffic, holds 1a down, moves to 1b,
 // and receives again.
@@ -95,7 +95,7 @@ func (tb *testbed) dataPath(t *testing.T) {
 		t.Logf("the gateway dropped 1a %d ms after the cut: %s", d.Time.Sub(cut).Milliseconds(), d.Reason)
 	}
 	t.Logf("beacon verdicts after the cut %v; dropped on 1a's link: %d datagrams", tb.pathVerdicts(t), nftCounter(t, nsR1A, "amte2e_nopath"))
-	t.Logf("timings %s: first data %d ms (1a), 1a left both answers %d ms after the cut (beacon interval 2s, timeout 3s, down 2), data through 1b %d ms after the cut (%d packets by now)",
+	t.Logf("timings %s: first data %d ms (1a), 1a left both answers %d ms after the cut (beacon interval 2s, timeout 2s, down 2), data through 1b %d ms after the cut (%d packets by now)",
 		t.Name(), first.Time.Sub(start).Milliseconds(), dropped.Milliseconds(), through1b.Time.Sub(cut).Milliseconds(), received(all, relay1b, cut))
 }
 
