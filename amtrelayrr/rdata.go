@@ -199,6 +199,12 @@ func Unpack(rdata []byte) (Relay, error) {
 			return Relay{}, err
 		}
 		r.Name = name
+		// A name whose text is an address ("0::." from the one label
+		// "0::") reads back as that address in presentation form, and
+		// Pack refuses it: decode refuses it too, so that the two agree.
+		if err := r.Validate(); err != nil {
+			return Relay{}, err
+		}
 	default:
 		r.Raw = append([]byte(nil), field...)
 		return r, fmt.Errorf("%w %d", ErrUnknownType, r.Type)
