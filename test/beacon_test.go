@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -116,24 +115,12 @@ func sendBeacon(t *testing.T, group netip.AddrPort) {
 		s.Close()
 		t.Fatalf("the beacon sender is not pinned to lo: %v", err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if err := s.Send(group, []byte("beacon")); err != nil {
-					t.Errorf("beacon: %v", err)
-					return
-				}
-			}
+	t.Cleanup(func() { s.Close() }) // runs after Repeat's cleanup has stopped it
+	testenv.Repeat(t, 20*time.Millisecond, func() bool {
+		if err := s.Send(group, []byte("beacon")); err != nil {
+			t.Errorf("beacon: %v", err)
+			return false
 		}
-	}()
-	t.Cleanup(func() { close(stop); wg.Wait(); s.Close() })
+		return true
+	})
 }

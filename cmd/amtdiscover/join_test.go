@@ -3,7 +3,6 @@ package main
 import (
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,23 +14,10 @@ import (
 // beacon makes relay send a packet of ch to whoever joined, every 5 ms,
 // until the test ends.
 func beacon(t *testing.T, relay *amttest.Relay, ch amt.Channel) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				relay.Send(ch, 4000, 5001, []byte("stream"))
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); wg.Wait() })
+	testenv.Repeat(t, 5*time.Millisecond, func() bool {
+		relay.Send(ch, 4000, 5001, []byte("stream"))
+		return true
+	})
 }
 
 // TestJoinData: -connect -join receives -count packets through the relay

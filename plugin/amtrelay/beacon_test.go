@@ -36,29 +36,16 @@ type beaconSender struct {
 
 func sendBeacons(t *testing.T, relays []*amttest.Relay, chs ...amt.Channel) *beaconSender {
 	s := &beaconSender{forwards: map[*amttest.Relay]bool{}}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			for _, r := range relays {
-				if s.forwarding(r) {
-					for _, ch := range chs {
-						_, _ = r.Send(ch, 4000, 5001, []byte("beacon"))
-					}
+	testenv.Repeat(t, 10*time.Millisecond, func() bool {
+		for _, r := range relays {
+			if s.forwarding(r) {
+				for _, ch := range chs {
+					_, _ = r.Send(ch, 4000, 5001, []byte("beacon"))
 				}
 			}
 		}
-	}()
-	t.Cleanup(func() { close(stop); wg.Wait() })
+		return true
+	})
 	return s
 }
 
