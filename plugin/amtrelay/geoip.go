@@ -75,12 +75,31 @@ type location struct {
 	// location in it plus one (dbPlaces; 0 when not numbered).
 	db    *geoReader
 	place int32
+	// number is the number of the network among the database's plus one,
+	// when the flat index found it (networkindex.go), else 0.
+	number int32
 }
 
 // lookup returns the location of a. When the database has no coordinates
 // for a, known is false but network still says which network that holds
 // for.
 func (r *geoReader) lookup(a netip.Addr) location {
+	pl := r.places.Load()
+	if pl != nil && pl.networks != nil {
+		if number, network, ok := pl.networks.find(a); ok {
+			l := location{network: network, db: r, number: number + 1}
+			if id := pl.networks.location[number]; id >= 0 {
+				l.p, l.known, l.place = pl.points[id], true, id+1
+			}
+			return l
+		}
+	}
+	return r.lookupTree(a, pl)
+}
+
+// lookupTree is lookup by the database's search tree, with places when
+// they are built.
+func (r *geoReader) lookupTree(a netip.Addr, pl *dbPlaces) location {
 	res := r.mmdb.Lookup(a)
 	if res.Err() != nil {
 		return location{}
@@ -90,7 +109,7 @@ func (r *geoReader) lookup(a netip.Addr) location {
 	if !res.Found() {
 		return l
 	}
-	if pl := r.places.Load(); pl != nil {
+	if pl != nil {
 		if id, ok := pl.byRecord[res.Offset()]; ok {
 			if id >= 0 {
 				l.p, l.known, l.place = pl.points[id], true, id+1

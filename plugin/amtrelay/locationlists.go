@@ -24,6 +24,10 @@ type dbPlaces struct {
 	// -1 for a record without coordinates.
 	byRecord map[uintptr]int32
 	points   []point
+	// networks finds an address's network and location without the
+	// search tree (networkindex.go); nil when the database's networks
+	// could not be indexed.
+	networks *networkIndex
 }
 
 // locationLists are the nearest relays of one relay list (a nearIndex)

@@ -28,6 +28,10 @@ type scopeTable struct {
 	// db is the database they were built from: a client placed by another
 	// (a reload in progress) keeps its own network.
 	db *geoReader
+	// bits is, for each of the database's networks (numbered as
+	// location.number counts them), the length of the merged prefix that
+	// holds it, or its own: what widen finds without a search.
+	bits []uint8
 }
 
 // widen returns the merged prefix that holds the client's network, or
@@ -35,6 +39,13 @@ type scopeTable struct {
 func (t *scopeTable) widen(loc location) netip.Prefix {
 	network := loc.network
 	if t == nil || !network.IsValid() || loc.db != t.db {
+		return network
+	}
+	if loc.number > 0 && int(loc.number) <= len(t.bits) {
+		if bits := int(t.bits[loc.number-1]); bits < network.Bits() {
+			wide, _ := network.Addr().Prefix(bits)
+			return wide
+		}
 		return network
 	}
 	a := network.Addr()
@@ -97,7 +108,7 @@ func dbNetworks(db *geoReader) ([]dbNetwork, *dbPlaces) {
 		byRecord[res.Offset()] = n.location
 		nets = append(nets, n)
 	}
-	return nets, &dbPlaces{byRecord: byRecord, points: places}
+	return nets, &dbPlaces{byRecord: byRecord, points: places, networks: newNetworkIndex(nets)}
 }
 
 // buildScopes numbers the database's locations, then builds the nearest
@@ -136,6 +147,7 @@ func (a *AMTRelay) buildScopes(db *geoReader) {
 		if t == nil {
 			t = mergeNetworks(nets, rankingIDs(g, places.points))
 			t.db = db
+			t.bits = mergedBits(nets, t.wide)
 			tables[key] = t
 		}
 		g.scopes.Store(t)
@@ -238,6 +250,28 @@ func mergeNetworks(nets []dbNetwork, rankings []int32) *scopeTable {
 		return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
 	})
 	return t
+}
+
+// mergedBits is, for each of nets, the length of the prefix of wide that
+// holds it, or its own length. Both are in address order, and the
+// prefixes of wide do not overlap.
+func mergedBits(nets []dbNetwork, wide []netip.Prefix) []uint8 {
+	bits := make([]uint8, len(nets))
+	j := 0
+	for i, n := range nets {
+		if i%yieldEvery == 0 {
+			runtime.Gosched()
+		}
+		a := n.prefix.Addr()
+		for j < len(wide) && lastAddr(wide[j]).Less(a) {
+			j++
+		}
+		bits[i] = uint8(n.prefix.Bits())
+		if j < len(wide) && wide[j].Contains(a) && wide[j].Bits() < n.prefix.Bits() {
+			bits[i] = uint8(wide[j].Bits())
+		}
+	}
+	return bits
 }
 
 // rightSibling is the prefix that p merges with into their parent, when p

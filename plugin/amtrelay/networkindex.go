@@ -1,0 +1,172 @@
+package amtrelay
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"runtime"
+	"slices"
+)
+
+// A flat index of a GeoIP database's networks, built with the nearest
+// relay lists (scope.go) and used by lookups instead of the database's
+// search tree. The tree takes one dependent memory read per bit of the
+// address, 120 or more for an IPv4 client in an IPv6 database, and a
+// database of hundreds of thousands of networks does not fit in the CPU's
+// caches: with clients from many subnets, the walk was the plugin's
+// largest cost per query (by a CPU profile under dnsperf). The index
+// splits the address space into 65,536 buckets by the first 16 bits and
+// binary-searches the networks that start in the client's bucket: a few
+// reads, mostly cached. gdnsd compiles its database into a map of the same
+// kind.
+//
+// The index answers for addresses in a database network. An address in
+// none (the database's "not found", whose network is the empty one around
+// it), an IPv4-mapped IPv6 address, and IPv6 when a database network is
+// longer than /64 go to the tree, which says the same, only slower.
+
+// networkIndex is the flat index of one database's networks.
+type networkIndex struct {
+	// location is each network's location number (dbPlaces), -1 for none.
+	location []int32
+	v4       flatNetworks[uint32]
+	// v6 keys IPv6 networks by their first 64 bits; usable6 is false when
+	// a network is longer than that.
+	v6      flatNetworks[uint64]
+	usable6 bool
+}
+
+// flatNetworks are the networks of one address family, in address order,
+// keyed by their first address's leading bits (32 for IPv4, 64 for
+// IPv6).
+type flatNetworks[K uint32 | uint64] struct {
+	// first[b] is the first network starting in bucket b or later; the
+	// networks starting in bucket b are first[b]:first[b+1].
+	first []int32
+	start []K
+	bits  []uint8
+	// base is the number, among all of the database's networks (the nets
+	// given to newNetworkIndex), of the first network here.
+	base int32
+	// size is how many bits a key has.
+	size int
+}
+
+// bucketBits is how many leading bits pick a bucket.
+const bucketBits = 16
+
+// newNetworkIndex indexes nets, which are in address order (IPv4 before
+// IPv6), as the database lists them. It returns nil when they are not:
+// lookups then keep to the tree.
+func newNetworkIndex(nets []dbNetwork) *networkIndex {
+	if !slices.IsSortedFunc(nets, func(a, b dbNetwork) int { return a.prefix.Addr().Compare(b.prefix.Addr()) }) {
+		return nil
+	}
+	n4 := 0
+	for n4 < len(nets) && nets[n4].prefix.Addr().Is4() {
+		n4++
+	}
+	ix := &networkIndex{usable6: true, location: make([]int32, len(nets))}
+	for i, n := range nets {
+		ix.location[i] = n.location
+	}
+	ix.v4 = buildFlat(nets[:n4], 0, 32, func(p netip.Prefix) uint32 {
+		a := p.Addr().As4()
+		return binary.BigEndian.Uint32(a[:])
+	})
+	for _, n := range nets[n4:] {
+		if n.prefix.Bits() > 64 || n.prefix.Addr().Is4In6() {
+			ix.usable6 = false
+			break
+		}
+	}
+	if ix.usable6 {
+		ix.v6 = buildFlat(nets[n4:], int32(n4), 64, func(p netip.Prefix) uint64 {
+			a := p.Addr().As16()
+			return binary.BigEndian.Uint64(a[:8])
+		})
+	}
+	return ix
+}
+
+// buildFlat indexes nets of one family, numbered from base.
+func buildFlat[K uint32 | uint64](nets []dbNetwork, base int32, size int, key func(netip.Prefix) K) flatNetworks[K] {
+	f := flatNetworks[K]{
+		size:  size,
+		first: make([]int32, 1<<bucketBits+1),
+		start: make([]K, len(nets)),
+		bits:  make([]uint8, len(nets)),
+		base:  base,
+	}
+	shift := size - bucketBits
+	b := 0
+	for i, n := range nets {
+		if i%yieldEvery == 0 {
+			runtime.Gosched()
+		}
+		f.start[i], f.bits[i] = key(n.prefix), uint8(n.prefix.Bits())
+		for ; b <= int(f.start[i]>>shift); b++ {
+			f.first[b] = int32(i)
+		}
+	}
+	for ; b <= 1<<bucketBits; b++ {
+		f.first[b] = int32(len(nets))
+	}
+	return f
+}
+
+// find returns the number of the network that holds k, among all of the
+// database's, and its length; ok is false when no network does.
+func (f *flatNetworks[K]) find(k K) (number int32, bits int, ok bool) {
+	if len(f.start) == 0 {
+		return 0, 0, false
+	}
+	size := f.size
+	b := k >> (size - bucketBits)
+	lo, hi := int(f.first[b]), int(f.first[b+1])
+	// The last network starting at or before k: in the bucket, or the
+	// last one before it (a network wider than a bucket).
+	i := lo + sortSearch(f.start[lo:hi], k) - 1
+	if i < 0 {
+		return 0, 0, false
+	}
+	bits = int(f.bits[i])
+	// k is in the network when they agree on its first bits.
+	if bits > 0 && (f.start[i]^k)>>(size-bits) != 0 {
+		return 0, 0, false
+	}
+	return f.base + int32(i), bits, true
+}
+
+// sortSearch is the number of keys at or below k (keys ascending).
+func sortSearch[K uint32 | uint64](keys []K, k K) int {
+	lo, hi := 0, len(keys)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if keys[m] <= k {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// find returns the network of the database that holds a: its number
+// among the database's networks and the prefix. ok is false when the
+// index cannot tell, and the tree must.
+func (ix *networkIndex) find(a netip.Addr) (number int32, network netip.Prefix, ok bool) {
+	var bits int
+	switch {
+	case a.Is4():
+		b := a.As4()
+		number, bits, ok = ix.v4.find(binary.BigEndian.Uint32(b[:]))
+	case ix.usable6 && !a.Is4In6():
+		b := a.As16()
+		number, bits, ok = ix.v6.find(binary.BigEndian.Uint64(b[:8]))
+	}
+	if !ok {
+		return 0, netip.Prefix{}, false
+	}
+	network, _ = a.Prefix(bits)
+	return number, network, true
+}
