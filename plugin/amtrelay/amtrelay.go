@@ -7,7 +7,6 @@ import (
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
-	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
 )
@@ -63,44 +62,54 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 		return dns.RcodeFormatError, nil
 	}
 	clearUnknownEDNSFlags(r)
-	state := request.Request{W: w, Req: r}
-	zone := a.zones.match(state.Name())
+	rq := newDNSRequest(w, r)
+	defer rq.release()
+	zone := a.zones.match(rq.state.Name())
 	if zone == "" {
 		return a.next(ctx, w, r)
 	}
 	if rcode := checkQuery(r); rcode != dns.RcodeSuccess {
 		return rcode, nil
 	}
-	rq, rcode := a.newRequest(ctx, state, zone)
-	if rcode != dns.RcodeSuccess {
+	if rcode := a.newRequest(ctx, rq, zone); rcode != dns.RcodeSuccess {
 		return rcode, nil
 	}
-	// rq stays on the stack: nothing the steps call keeps it.
 	if !rq.node.exists && a.Fall.Through(rq.qname) {
 		return a.next(ctx, w, r)
 	}
-	if rq.node.needsRanking(rq.qtype) {
-		g := rq.node.group
-		now := a.sel.now()
-		if g.locates {
-			rq.client.locate(a.sel.geo)
-			a.sel.located.record(now, rq.client.loc.known, rq.labels.server)
-		}
-		rk := a.rank(&query{group: g, loc: rq.client.loc, now: now, sel: a.sel, key: drawKeyOf(&rq)})
-		rk.count(rq.labels, g, &rq.client)
-		if rk.servfail {
-			return dns.RcodeServerFailure, nil
-		}
-		rq.ranking, rq.ranked = rk, true
+	if rq.node.needsRanking(rq.qtype) && !a.rankRequest(rq) {
+		return dns.RcodeServerFailure, nil
 	}
 	rq.countECS()
 	if rq.ranked && clog.D.Value() {
-		log.Debugf("%s %s: %s", rq.qname, dns.TypeToString[rq.qtype], strings.Join(explainLines(&rq), "; "))
+		log.Debugf("%s %s: %s", rq.qname, dns.TypeToString[rq.qtype], strings.Join(explainLines(rq), "; "))
 	}
-	if !a.writePacked(w, &rq) {
-		w.WriteMsg(a.reply(&rq))
+	if !a.writePacked(w, rq) {
+		w.WriteMsg(a.reply(rq))
 	}
 	return dns.RcodeSuccess, nil
+}
+
+// rankRequest ranks the relays of rq's source for its client, and counts
+// the ranking. It returns false when the answer must be SERVFAIL. It is a
+// call of its own so that what ranking keeps on the stack is gone before
+// the answer is written, the deepest part of a query's stack.
+//
+//go:noinline
+func (a *AMTRelay) rankRequest(rq *dnsRequest) bool {
+	g := rq.node.group
+	now := a.sel.now()
+	if g.locates {
+		rq.client.locate(a.sel.geo)
+		a.sel.located.record(now, rq.client.loc.known, rq.labels.server)
+	}
+	rk := a.rank(&query{group: g, loc: rq.client.loc, now: now, sel: a.sel, key: drawKeyOf(rq)})
+	rk.count(rq.labels, g, &rq.client)
+	if rk.servfail {
+		return false
+	}
+	rq.ranking, rq.ranked = rk, true
+	return true
 }
 
 // next passes a query on. With no next plugin the query is for a zone

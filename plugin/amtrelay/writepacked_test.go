@@ -253,7 +253,8 @@ func BenchmarkEncode(b *testing.B) {
 	m.SetEdns0(1232, false)
 	m.IsEdns0().Option = []dns.EDNS0{&dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 24, Address: net.ParseIP("203.0.113.0").To4()}}
 	w := newCaptureWriter("127.0.0.1", false)
-	rq, rcode := a.newRequest(b.Context(), requestOf(w, m), "100.51.198.in-addr.arpa.")
+	rq := dnsRequest{state: requestOf(w, m)}
+	rcode := a.newRequest(b.Context(), &rq, "100.51.198.in-addr.arpa.")
 	if rcode != dns.RcodeSuccess {
 		b.Fatal(rcode)
 	}
@@ -288,7 +289,8 @@ func BenchmarkECS(b *testing.B) {
 	w := newCaptureWriter("127.0.0.1", false)
 	b.ReportAllocs()
 	for b.Loop() {
-		rq, rcode := a.newRequest(b.Context(), requestOf(w, m), "100.51.198.in-addr.arpa.")
+		rq := dnsRequest{state: requestOf(w, m)}
+		rcode := a.newRequest(b.Context(), &rq, "100.51.198.in-addr.arpa.")
 		if rcode != dns.RcodeSuccess || !rq.client.viaECS {
 			b.Fatal("ECS not used")
 		}
