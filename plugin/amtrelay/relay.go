@@ -29,6 +29,12 @@ type relay struct {
 	loadAt   atomic.Int64
 	// capacity is what load is measured against (default 1).
 	capacity float64
+	// packed is the relay's AMTRELAY RDATA (record), packed once for
+	// answers.
+	packed *amtrelayrr.Packed
+	// answered caches this relay's answers_total series, so that counting
+	// an answer does not look it up by label values every time.
+	answered atomic.Pointer[answerCounter]
 
 	// name is the relay's name in the Corefile, used in logs and metrics;
 	// server is the server block's address, the server label of its
@@ -36,10 +42,9 @@ type relay struct {
 	name   string
 	server string
 	// record is the configured AMTRELAY RDATA; its precedence is used as
-	// is by the static policy and replaced by the rank otherwise. packed
-	// is the same, packed once for answers.
+	// is by the static policy and replaced by the rank otherwise (packed,
+	// above, is the same, packed once for answers).
 	record amtrelayrr.Relay
-	packed *amtrelayrr.Packed
 	pos    position
 
 	// configured holds the Corefile's `location`, if hasLocation;
@@ -56,10 +61,6 @@ type relay struct {
 
 	// metricsURL is where the scrape load source reads this relay.
 	metricsURL string
-
-	// answered caches this relay's answers_total series, so that counting
-	// an answer does not look it up by label values every time.
-	answered atomic.Pointer[answerCounter]
 }
 
 type answerCounter struct {
