@@ -68,8 +68,10 @@
 // ends, says when its first round is done (readiness), and calls the
 // selector's changed (selector.go) when what it watches changes answers.
 // That is the one way load orders are retired. Nothing else is cached:
-// nearest relays come from an index of where relays are (nearest.go), and
-// health, drain, beacon paths and load are read at answer time.
+// when a GeoIP database loads, its networks are indexed (networkindex.go)
+// and each of its locations gets its nearest relays (locationlists.go),
+// with an index of where relays are (nearest.go) behind them; health,
+// drain, beacon paths and load are read at answer time.
 //
 // # Fleets
 //
