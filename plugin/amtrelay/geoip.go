@@ -206,7 +206,12 @@ func (g *geoDB) check() bool {
 	if (cur != nil && st == cur.file) || (g.hasFailed && st == g.failed) {
 		return false
 	}
-	r, err := loadGeo(g.path)
+	r, shared := sharedReader(g.path, st), true
+	var err error
+	if r == nil {
+		r, err = loadGeo(g.path)
+		shared = false
+	}
 	if err != nil {
 		g.failed, g.hasFailed = st, true
 		if cur != nil {
@@ -221,7 +226,13 @@ func (g *geoDB) check() bool {
 	g.hasFailed = false
 	g.current.Store(r)
 	geoipReloads.WithLabelValues("ok").Inc()
-	log.Infof("GeoIP database %s loaded (%s, built %s)", g.path, r.db.Metadata().DatabaseType,
+	how := "loaded"
+	if shared {
+		how = "unchanged, already loaded"
+	} else {
+		shareReader(g.path, r)
+	}
+	log.Infof("GeoIP database %s %s (%s, built %s)", g.path, how, r.db.Metadata().DatabaseType,
 		time.Unix(int64(r.db.Metadata().BuildEpoch), 0).UTC().Format(time.RFC3339))
 	if g.onLoad != nil {
 		g.onLoad(r)
