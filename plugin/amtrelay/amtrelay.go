@@ -103,7 +103,10 @@ func (a *AMTRelay) rankRequest(rq *dnsRequest) bool {
 		rq.client.locate(a.sel.geo)
 		a.sel.located.record(now, rq.client.loc.known, rq.labels.server)
 	}
-	rk := a.rank(&query{group: g, loc: rq.client.loc, now: now, sel: a.sel, key: drawKeyOf(rq)})
+	// The query lives in the request: given to a policy (an interface), a
+	// query of its own would escape to the heap, once a query.
+	rq.query = query{group: g, loc: rq.client.loc, now: now, sel: a.sel, key: drawKeyOf(rq)}
+	rk := a.rank(&rq.query)
 	rk.count(rq.labels, g, &rq.client)
 	if rk.servfail {
 		return false

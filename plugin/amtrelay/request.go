@@ -27,7 +27,9 @@ type dnsRequest struct {
 	client client
 	// ecs is the query's EDNS Client Subnet option, or nil.
 	ecs *dns.EDNS0_SUBNET
-	// ranking is the policy's, for answers that list relays (ranked).
+	// query is what the policy ranked, and ranking its answer, for
+	// answers that list relays (ranked).
+	query   query
 	ranking ranking
 	ranked  bool
 }
