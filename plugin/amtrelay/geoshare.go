@@ -9,10 +9,11 @@ import (
 // file the running configuration loaded, unchanged (the same size and
 // modification time, as the watcher tells versions apart), takes that
 // database rather than reading, verifying and opening it again; so do
-// server blocks that name the same file. Verifying a database is a long
-// computation that cannot yield: on a server with one CPU, queries
-// waited behind it during a reload. The share holds databases weakly: one
-// that no configuration uses any more is freed as before.
+// server blocks that name the same file: the work and a second copy in
+// memory are saved (a reload at 10,000 relays took as long with it as
+// without, by the harness: other work dominates). The share holds
+// databases weakly: one that no configuration uses any more is freed as
+// before.
 var sharedGeo struct {
 	mu     sync.Mutex
 	byPath map[string]weak.Pointer[geoReader]

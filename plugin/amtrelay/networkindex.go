@@ -120,35 +120,24 @@ func (f *flatNetworks[K]) find(k K) (number int32, bits int, ok bool) {
 	if len(f.start) == 0 {
 		return 0, 0, false
 	}
-	size := f.size
-	b := k >> (size - bucketBits)
+	b := k >> (f.size - bucketBits)
 	lo, hi := int(f.first[b]), int(f.first[b+1])
 	// The last network starting at or before k: in the bucket, or the
 	// last one before it (a network wider than a bucket).
-	i := lo + sortSearch(f.start[lo:hi], k) - 1
+	i, found := slices.BinarySearch(f.start[lo:hi], k)
+	if found { // network starts are distinct: k starts one
+		i++
+	}
+	i += lo - 1
 	if i < 0 {
 		return 0, 0, false
 	}
 	bits = int(f.bits[i])
 	// k is in the network when they agree on its first bits.
-	if bits > 0 && (f.start[i]^k)>>(size-bits) != 0 {
+	if bits > 0 && (f.start[i]^k)>>(f.size-bits) != 0 {
 		return 0, 0, false
 	}
 	return f.base + int32(i), bits, true
-}
-
-// sortSearch is the number of keys at or below k (keys ascending).
-func sortSearch[K uint32 | uint64](keys []K, k K) int {
-	lo, hi := 0, len(keys)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if keys[m] <= k {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo
 }
 
 // find returns the network of the database that holds a: its number
