@@ -41,7 +41,6 @@ func (tb *testbed) networkWithdraws(t *testing.T) {
 		if withdrawn {
 			nsRtr.run(t, "ip", routeArgs("add", anycastVia1)...)
 		}
-		tb.flushS1(t)
 	})
 	start := time.Now()
 	testenv.Eventually(t, "both Network 1 instances not ready", func() bool {

@@ -16,10 +16,6 @@ func (tb *testbed) relayDies(t *testing.T) {
 	tb.relay1a.kill()
 	t.Cleanup(func() {
 		tb.relay1a = tb.restart(tb.relay1a)
-		testenv.Eventually(t, "1a back in the answers", func() bool {
-			return slices.Contains(rankedNow(t, dns1A), "0 "+relay1a) && slices.Contains(rankedNow(t, dns1B), "0 "+relay1a)
-		})
-		tb.flushS1(t)
 	})
 	start := time.Now()
 	testenv.Eventually(t, "1a gone from both instances' answers", func() bool {

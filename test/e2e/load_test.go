@@ -31,8 +31,6 @@ func (tb *testbed) loadMoves(t *testing.T) {
 	tb.setLoads(t, "1a=90", "1b=10", "1a6=90", "1b6=10")
 	t.Cleanup(func() {
 		tb.setLoads(t, initialLoads...)
-		testenv.Eventually(t, "1a first again", func() bool { return tb.settled(t) })
-		tb.flushS1(t)
 	})
 	want := []string{"0 " + relay1b, "1 " + relay1a}
 	start := time.Now()

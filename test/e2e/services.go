@@ -69,6 +69,18 @@ func (tb *testbed) startNet1(t *testing.T) {
 	})
 }
 
+// resettle waits until the test bed is back in its initial state after
+// scenario (settled), then flushes Unbound's cache of S1's zones.
+func (tb *testbed) resettle(t *testing.T, scenario string) {
+	t.Helper()
+	start := time.Now()
+	testenv.Eventually(t, "after "+scenario+": both Network 1 instances rank 1a ahead of 1b again", func() bool {
+		return tb.settled(t)
+	})
+	t.Logf("after %s: back to the initial answers in %d ms", scenario, time.Since(start).Milliseconds())
+	tb.flushS1(t)
+}
+
 // settled reports whether both Network 1 instances rank 1a ahead of 1b,
 // as the initial loads say: the state every scenario starts from.
 func (tb *testbed) settled(t testing.TB) bool {
