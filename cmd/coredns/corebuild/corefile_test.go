@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/coredns/caddy"
+	"github.com/coredns/caddy/caddyfile"
 )
 
 func TestTakeConf(t *testing.T) {
@@ -45,6 +46,8 @@ func TestLoadCorefileRefusesNoServerBlock(t *testing.T) {
 		{"", true},
 		{"\n\n   \n", true},
 		{"# being written\n", true},
+		{"(snippet) {\n    whoami\n}\n", true},
+		{"# comment\r\n\t(snippet) {\n    whoami\n}\n", true},
 		{".:1053 {\n    whoami\n}\n", false},
 		{".:1053 {\n    whoami\n", false}, // caddy reports the parse error, with file and line
 	} {
@@ -67,5 +70,46 @@ func TestLoadCorefileRefusesNoServerBlock(t *testing.T) {
 	confPath, confTaken = "", false
 	if in, err := loadCorefile("dns"); in != nil || err != nil {
 		t.Errorf("before TakeConf the loader loaded %v, %v", in, err)
+	}
+}
+
+// TestServerBlockShortcutAgreesWithParse checks the shortcut that spares
+// checkServerBlocks a second full parse: whenever it says a Corefile opens
+// a server block, caddy's parser finds one.
+func TestServerBlockShortcutAgreesWithParse(t *testing.T) {
+	t.Setenv("AMTRELAY_TEST_EMPTY", "")
+	shortcuts := 0
+	for _, in := range []string{
+		"", "\n \t\r\n", "# only a comment", "#a\n#b\n",
+		".:53 {\n    whoami\n}\n",
+		"   example.org:1053 {\n whoami\n}",
+		"# comment { }\n.:53 {\n whoami\n}",
+		".:53#comment\n{\n whoami\n}",
+		"\ufeff.:53 {\n whoami\n}",
+		"(snippet) {\n whoami\n}\n",
+		"(snippet) {\n whoami\n}\n.:53 {\n import snippet\n}\n",
+		"import /nonexistent/amtrelay-test-*.conf\n",
+		"{$AMTRELAY_TEST_EMPTY}\n",
+		"{$AMTRELAY_TEST_EMPTY} {\n whoami\n}\n",
+		"{\n whoami\n}\n",
+		"\".:53\" {\n whoami\n}\n",
+		"\"\"\n",
+		".:53 {\n whoami\n", // does not parse: left to caddy
+	} {
+		blocks, err := caddyfile.Parse("Corefile", strings.NewReader(in), nil)
+		first := firstToken([]byte(in))
+		if opensServerBlock(first) {
+			shortcuts++
+			if err == nil && len(blocks) == 0 {
+				t.Errorf("%q: the shortcut says a server block opens (first token %q), caddy parses none", in, first)
+			}
+		}
+		refused := checkServerBlocks("Corefile", []byte(in)) != nil
+		if none := err == nil && len(blocks) == 0; refused != none {
+			t.Errorf("%q: refused %v, want %v (caddy parses %d server blocks, error %v)", in, refused, none, len(blocks), err)
+		}
+	}
+	if shortcuts < 5 {
+		t.Errorf("the shortcut decided %d Corefiles, want the 5 or more that open with an address", shortcuts)
 	}
 }
