@@ -28,6 +28,13 @@ type coreOpts struct {
 func (w *World) corefile(s Scenario, o coreOpts) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, ".:%d {\n    bind 127.0.0.1\n    ready 127.0.0.1:%d\n", o.Port, o.ReadyPort)
+	if s.Hosts > 0 {
+		b.WriteString("    hosts {\n")
+		for i := range s.Hosts {
+			fmt.Fprintf(&b, "        10.%d.%d.%d %s\n", i>>16&255, i>>8&255, i&255, hostsName(i))
+		}
+		fmt.Fprintf(&b, "        ttl %d\n        fallthrough\n    }\n", o.TTL)
+	}
 	switch {
 	case s.Plugin == "whoami":
 		b.WriteString("    whoami\n")
@@ -95,3 +102,6 @@ func fileZone() string {
 	}
 	return b.String()
 }
+
+// hostsName is the name of a hosts block's entry i.
+func hostsName(i int) string { return fmt.Sprintf("h%d.hosts.example.", i) }

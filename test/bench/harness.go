@@ -251,9 +251,13 @@ func (h *Harness) reloadDuring(s Scenario, sv *server, runLen time.Duration) rel
 	if err := sv.p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		return reloadResult{err: err}
 	}
+	probe := sv.probe
+	if s.Hosts > 0 { // whoami's answers carry no TTL; the hosts entries' do
+		probe = new(dns.Msg).SetQuestion(hostsName(0), dns.TypeA)
+	}
 	c := &dns.Client{Timeout: 100 * time.Millisecond}
 	for time.Since(start) < reloadPatience {
-		if r, _, err := c.Exchange(sv.probe, sv.addr()); err == nil && len(r.Answer) > 0 && r.Answer[0].Header().Ttl == 31 {
+		if r, _, err := c.Exchange(probe, sv.addr()); err == nil && len(r.Answer) > 0 && r.Answer[0].Header().Ttl == 31 {
 			return reloadResult{took: time.Since(start), done: time.Now()}
 		}
 		time.Sleep(5 * time.Millisecond)

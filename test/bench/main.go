@@ -155,6 +155,12 @@ func run(args []string) error {
 				m.QPS, fmtDur(m.Sat.P99), fmtDur(m.Half.P99), res.Rate, float64(m.CPUPerQuery)/1e3, m.Startup.Seconds())
 		}
 	}
+	log.Printf("allocations per ServeDNS: %s in %s...", allocsBenchmark, repoAbs)
+	if a, err := serveDNSAllocs(repoAbs); err != nil {
+		log.Printf("  FAILED: %v", err)
+	} else {
+		res.Allocs = a
+	}
 	info.Took = time.Since(started)
 	fmt.Println()
 	fmt.Print(targetTable(targets(res)))

@@ -32,6 +32,7 @@ func TestTargetsFromRatios(t *testing.T) {
 		"seed-style A, 10 relays, many subnets ≥ 0.38× gdnsd":                                   "not run",
 		"p99 at half of peak (1000/s) ≤ 1 ms, every amtrelay scenario":                          "**no**", // 2 ms at 10 relays
 		"reload, 10,000 relays, 200,000-network database, at half of peak: no query over 10 ms": "not run",
+		"≤ 10 allocations per ServeDNS":                                                         "not run",
 	}
 	for what, verdict := range want {
 		if got[what].Met != verdict {
@@ -87,5 +88,33 @@ func TestPlotNamesEachSeries(t *testing.T) {
 	}
 	if strings.Contains(svg, "least-load") {
 		t.Error("the plot has a series for least-load, which did not run")
+	}
+}
+
+// TestAllocsTarget: the allocations target is judged from the plugin's
+// benchmark output.
+func TestAllocsTarget(t *testing.T) {
+	out := "goos: linux\nBenchmarkServeDNSManySubnets/relays=10000/write=bytes-2   \t   20000\t      4212 ns/op\t     176 B/op\t       2 allocs/op\nPASS\n"
+	for _, tc := range []struct {
+		out  string
+		want string
+	}{
+		{out, "yes"},
+		{strings.Replace(out, "2 allocs/op", "25 allocs/op", 1), "**no**"},
+	} {
+		res := newResults()
+		a, err := parseAllocs(tc.out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Allocs = a
+		for _, tg := range targets(res) {
+			if strings.HasPrefix(tg.What, "≤ 10 allocations") && tg.Met != tc.want {
+				t.Errorf("%g allocations: %q (%s), want %q", a, tg.Met, tg.Figure, tc.want)
+			}
+		}
+	}
+	if _, err := parseAllocs("BenchmarkServeDNSManySubnets/relays=10/write=bytes-2 100 5 ns/op 0 B/op 0 allocs/op\n"); err == nil {
+		t.Error("read the allocations of another benchmark")
 	}
 }

@@ -14,10 +14,13 @@ type Results struct {
 	Rounds map[string][]*Measurement // nil where a round failed
 	Errors map[string][]string
 	Rate   int // the half-of-peak rate, queries/s
+	// Allocs is allocations per ServeDNS by the plugin's Go benchmark
+	// (allocs.go), NaN when it did not run.
+	Allocs float64
 }
 
 func newResults() *Results {
-	return &Results{Rounds: map[string][]*Measurement{}, Errors: map[string][]string{}}
+	return &Results{Rounds: map[string][]*Measurement{}, Errors: map[string][]string{}, Allocs: math.NaN()}
 }
 
 // add records round's measurement of name, or its error.

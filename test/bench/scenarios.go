@@ -23,9 +23,14 @@ type Scenario struct {
 	Plugin, Policy string
 	Relays         int // relays at random places (0: the three static relays)
 	Prefixes       int // source prefixes (0: only 198.51.100.0/24)
-	Flap           bool
-	Reload         bool
-	Quick          bool // part of the -quick set
+	// Hosts is the length of a hosts block that stock CoreDNS's Corefile
+	// carries (its entries' TTL changes at a reload): a Corefile as large
+	// as amtrelay's with 10,000 relays, to show what reloading it costs
+	// the framework itself.
+	Hosts  int
+	Flap   bool
+	Reload bool
+	Quick  bool // part of the -quick set
 }
 
 // Scenarios is every scenario of a full run, in the order each round runs
@@ -62,6 +67,7 @@ func Scenarios() []Scenario {
 		Scenario{Name: "gdnsd geoip, 10 relays, many subnets", Kind: Gdnsd, Relays: peerRelays, Queries: QueryFile{SeedNames, ManySubnets}, Quick: true},
 		Scenario{Name: "PowerDNS LUA pickclosest(), 10 relays, many subnets", Kind: PowerDNS, Relays: peerRelays, Queries: QueryFile{SeedNames, ManySubnets}, Quick: true},
 		Scenario{Name: "amtrelay closest, 10,000 relays, many subnets, reload (SIGUSR1) at half of peak", Kind: AmtrelayCoreDNS, Policy: "closest", Relays: 10000, Reload: true, Queries: many, Quick: true},
+		Scenario{Name: nameHostsReload, Kind: StockCoreDNS, Plugin: "whoami", Hosts: hostsLines, Reload: true, Queries: many, Quick: true},
 	)
 	return s
 }
@@ -92,7 +98,14 @@ const (
 	nameSeed10 = "amtrelay closest, seed-style amt. A, 10 relays, many subnets"
 	nameFlap   = "amtrelay closest, 10,000 relays, many subnets, one relay's load flapping every second"
 	nameReload = "amtrelay closest, 10,000 relays, many subnets, reload (SIGUSR1) at half of peak"
+	// The framework's own reload of a Corefile as large as nameReload's.
+	nameHostsReload = "CoreDNS whoami, a 60,000-line hosts block, reload (SIGUSR1) at half of peak"
 )
+
+// hostsLines is the hosts block's length in nameHostsReload: two tokens a
+// line, as many tokens as 10,000 relays of five lines, twelve tokens, in
+// amtrelay's Corefile.
+const hostsLines = 60_000
 
 // policyName is the table label of a policy scenario.
 func policyName(policy string, relays int, ecs ECS) string {
