@@ -70,9 +70,8 @@ type dbNetwork struct {
 // dbNetworks reads every network of db with its location, in address
 // order, and the distinct locations. A record many networks point to (a
 // commercial City database has millions of networks and about a hundred
-// thousand records) is decoded once. The loop yields now and then, so
-// that on a server pinned to one CPU queries keep being answered while
-// it runs.
+// thousand records) is decoded once. The loop yields now and then
+// (yieldEvery).
 func dbNetworks(db *geoReader) ([]dbNetwork, *dbPlaces) {
 	var nets []dbNetwork
 	var places []point
@@ -168,7 +167,15 @@ func listLength(g *group) int {
 }
 
 // yieldEvery is how many items a long build loop handles between yields
-// to the scheduler (runtime.Gosched), well under a millisecond's work.
+// to the scheduler (runtime.Gosched), well under a millisecond's work. On
+// a server with one P (one CPU), the scheduler polls the network while a
+// goroutine computes only from sysmon, every 10 ms; the queries it finds
+// run at the next yield, not at the next preemption (every 10 ms too), so
+// a query waits up to about 10 ms during a build, not 20. Sleeping
+// instead, so that the idle P polls at once, was measured: no fewer
+// queries over 10 ms during a reload (those come from caddy's parse of
+// the Corefile, which yields to nothing), and a third longer builds when
+// idle (test/bench/README.md).
 const yieldEvery = 256
 
 // rankingIDs numbers the all-up rankings of g at each location: locations
