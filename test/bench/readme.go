@@ -114,7 +114,9 @@ const readmeMethod = `
   datacenters with ` + "`auto_dc_coords`" + `), PowerDNS from a LUA record ` + "`pickclosest()`" + ` (bind and geoip
   backends, ` + "`edns-subnet-processing`" + `). Both answer ` + "`amt.N.100.51.198.in-addr.arpa A`" + `, so they are
   compared with amtrelay's seed-style ` + "`amt.`" + ` answer.
-* **Order.** Each round runs every scenario once, in the table's order, so that a change in the
+* **Order.** Each round runs every scenario once, in the table's order, the pairs that the ratio
+  targets compare first and side by side (the machine's speed changes from one minute to the next,
+  and a cache-missing server suffers more from a neighbour's load than *whoami*), so that a change in the
   machine's load touches all servers alike; ratios are taken within a round.
 * **Ready and warm.** A server is timed only after it answered a probe (and, for CoreDNS, its *ready*
   plugin said 200), and after a warm-up run of dnsperf with the same queries. Startup is the time from
