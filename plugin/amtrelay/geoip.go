@@ -110,7 +110,7 @@ func (r *geoReader) lookupTree(a netip.Addr, pl *dbPlaces) location {
 		return l
 	}
 	if pl != nil {
-		if id, ok := pl.byRecord.find(res.Offset()); ok {
+		if id, ok := pl.byRecord[res.Offset()]; ok {
 			if id >= 0 {
 				l.p, l.known, l.place = pl.points[id], true, id+1
 			}

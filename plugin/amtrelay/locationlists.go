@@ -3,7 +3,6 @@ package amtrelay
 import (
 	"math"
 	"runtime"
-	"slices"
 )
 
 // Precomputed nearest relays, as gdnsd compiles its datacenter lists: when
@@ -23,43 +22,12 @@ import (
 type dbPlaces struct {
 	// byRecord maps a data record (its offset) to its location's number,
 	// -1 for a record without coordinates.
-	byRecord recordPlaces
+	byRecord map[uintptr]int32
 	points   []point
 	// networks finds an address's network and location without the
 	// search tree (networkindex.go); nil when the database's networks
 	// could not be indexed.
 	networks *networkIndex
-}
-
-// recordPlaces maps data records (their offsets) to location numbers,
-// sorted by offset: 12 octets a record, where the map it is made from took
-// about 76 (a generated database with a record per network, the worst
-// case, has millions). Lookups that the network index cannot answer
-// (networkindex.go) search it.
-type recordPlaces struct {
-	offsets []uintptr
-	ids     []int32
-}
-
-func newRecordPlaces(m map[uintptr]int32) recordPlaces {
-	rp := recordPlaces{offsets: make([]uintptr, 0, len(m)), ids: make([]int32, len(m))}
-	for off := range m {
-		rp.offsets = append(rp.offsets, off)
-	}
-	slices.Sort(rp.offsets)
-	for i, off := range rp.offsets {
-		rp.ids[i] = m[off]
-	}
-	return rp
-}
-
-// find returns the location number of the record at off.
-func (rp recordPlaces) find(off uintptr) (int32, bool) {
-	i, ok := slices.BinarySearch(rp.offsets, off)
-	if !ok {
-		return 0, false
-	}
-	return rp.ids[i], true
 }
 
 // locationLists are the nearest relays of one relay list (a nearIndex)

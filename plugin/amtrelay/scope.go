@@ -107,7 +107,7 @@ func dbNetworks(db *geoReader) ([]dbNetwork, *dbPlaces) {
 		byRecord[res.Offset()] = n.location
 		nets = append(nets, n)
 	}
-	return nets, &dbPlaces{byRecord: newRecordPlaces(byRecord), points: places, networks: newNetworkIndex(nets)}
+	return nets, &dbPlaces{byRecord: byRecord, points: places, networks: newNetworkIndex(nets)}
 }
 
 // buildScopes numbers the database's locations, then builds the nearest
