@@ -8,13 +8,6 @@ import (
 )
 
 var (
-	// answers counts AMTRELAY answers by policy and the relay ranked first.
-	answers = promauto.NewCounterVec(prometheus.CounterOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "answers_total",
-		Help:      "Counter of answers, by the policy that ranked them and the relay ranked first (\"none\" for no relay).",
-	}, []string{"server", "zone", "view", "policy", "relay"})
 	// ecsQueries counts queries in the plugin's zones by their use of ECS.
 	ecsQueries = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,

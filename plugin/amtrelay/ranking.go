@@ -134,6 +134,9 @@ func (a *AMTRelay) rank(q *query) ranking {
 	return rk
 }
 
+// noRelayLabel is the relay label of answers with no relay.
+var noRelayLabel = "none"
+
 // count is the one place where rankings are counted: fallbacks, clients
 // the GeoIP database could not place, and answers by the relay ranked
 // first ("none" for no relay).
@@ -150,6 +153,6 @@ func (rk *ranking) count(l queryLabels, g *group, cl *client) {
 	case len(rk.chosen) > 0:
 		rk.chosen[0].relay.countAnswer(l, policy)
 	default:
-		answers.WithLabelValues(l.server, l.zone, l.view, policy, "none").Inc()
+		answers.count(&g.noRelayAnswered, l, policy, &noRelayLabel)
 	}
 }

@@ -8,33 +8,40 @@ import (
 	"github.com/amtrelay/amtrelay/amtrelayrr"
 
 	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // relay is one configured AMT relay, and what is known of it while the
-// server runs. The fields every answer reads come first, to share cache
-// lines: with thousands of relays, memory latency is most of a query's
-// cost.
+// server runs. The fields every answer reads come first, within the
+// first 64 octets, and the struct's size is a multiple of 64, so that
+// Go's allocator (size classes that are multiples of 64 start on a
+// cache line) puts them on one cache line: with thousands of relays and
+// clients from everywhere, each line an answer reads is a likely cache
+// miss, and memory latency is most of a query's cost. TestRelayHotLine
+// checks the layout.
 type relay struct {
 	// down is set by the health checker: from the fleet's view, or this
 	// instance's own probes (health.go); judged once it first decided.
 	down    atomic.Bool
 	judged  atomic.Bool
 	drained bool
+	// tail is the RDATA after the precedence octet (RFC 8777 §4.2), for
+	// answers packed as bytes, when it fits: a relay address of either
+	// family, or a short name. Otherwise tail.n is 0 and packed has it.
+	tail rdataTail
 	// loadBits and loadAt hold the last load reading (a float64's bits,
 	// and its time in Unix nanoseconds; 0 for none, staticLoad for a
 	// Corefile value that never ages). A reader may see a value with the
 	// time of the reading before or after it: harmless.
 	loadBits atomic.Uint64
 	loadAt   atomic.Int64
-	// capacity is what load is measured against (default 1).
-	capacity float64
+	// answered is the answers_total series this relay counted last
+	// (answercount.go).
+	answered atomic.Pointer[answerSeries]
 	// packed is the relay's AMTRELAY RDATA (record), packed once for
 	// answers.
 	packed *amtrelayrr.Packed
-	// answered caches this relay's answers_total series, so that counting
-	// an answer does not look it up by label values every time.
-	answered atomic.Pointer[answerCounter]
+	// capacity is what load is measured against (default 1).
+	capacity float64
 
 	// name is the relay's name in the Corefile, used in logs and metrics;
 	// server is the server block's address, the server label of its
@@ -61,24 +68,15 @@ type relay struct {
 
 	// metricsURL is where the scrape load source reads this relay.
 	metricsURL string
-}
 
-type answerCounter struct {
-	labels  queryLabels
-	policy  string
-	counter prometheus.Counter
+	// pad makes the size a multiple of 64 (see above).
+	_ [32]byte
 }
 
 // countAnswer counts an answer, by its labels and policy, that ranks r
 // first.
 func (r *relay) countAnswer(l queryLabels, policy string) {
-	if c := r.answered.Load(); c != nil && c.labels == l && c.policy == policy {
-		c.counter.Inc()
-		return
-	}
-	c := &answerCounter{labels: l, policy: policy, counter: answers.WithLabelValues(l.server, l.zone, l.view, policy, r.name)}
-	r.answered.Store(c)
-	c.counter.Inc()
+	answers.count(&r.answered, l, policy, &r.name)
 }
 
 // staticLoad is the loadAt of a Corefile `load`, which never ages.
@@ -110,7 +108,47 @@ func newRelay(name string, record amtrelayrr.Relay, pos position) (*relay, error
 	if err != nil {
 		return nil, err
 	}
-	return &relay{name: name, record: record, packed: packed, pos: pos, capacity: 1, weight: 1}, nil
+	r := &relay{name: name, record: record, packed: packed, pos: pos, capacity: 1, weight: 1}
+	r.tail.set(packed)
+	return r, nil
+}
+
+// rdataTailInline is how many octets of RDATA after the precedence a
+// relay holds inline: an IPv6 relay's type octet and address (17), with
+// what is left of the first cache line.
+const rdataTailInline = 21
+
+// rdataTail is a relay's RDATA after the precedence octet, inline.
+type rdataTail struct {
+	n uint8 // 0 when the RDATA does not fit
+	b [rdataTailInline]byte
+}
+
+// set copies p's RDATA after the precedence octet, if it fits.
+func (t *rdataTail) set(p *amtrelayrr.Packed) {
+	rd := p.AppendRDATA(nil, 0)[1:]
+	if len(rd) > 0 && len(rd) <= len(t.b) {
+		t.n = uint8(copy(t.b[:], rd))
+	}
+}
+
+// rdLength is the length of the relay's RDATA (RFC 1035 §3.2.1 RDLENGTH).
+func (r *relay) rdLength() int {
+	if r.tail.n > 0 {
+		return 1 + int(r.tail.n)
+	}
+	return r.packed.RDLength()
+}
+
+// appendRDATA appends the relay's RDATA at precedence to b, from the
+// inline copy when there is one (no read beyond the relay's first cache
+// line), else from packed.
+func (r *relay) appendRDATA(b []byte, precedence uint8) []byte {
+	if r.tail.n > 0 {
+		b = append(b, precedence)
+		return append(b, r.tail.b[:r.tail.n]...)
+	}
+	return r.packed.AppendRDATA(b, precedence)
 }
 
 // location returns where the relay is: configured, or from the GeoIP

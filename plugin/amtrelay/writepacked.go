@@ -125,9 +125,8 @@ func (a *AMTRelay) appendAnswer(b []byte, rq *dnsRequest) (_ []byte, ok bool) {
 		b = binary.BigEndian.AppendUint16(b, dns.ClassINET)
 		b = binary.BigEndian.AppendUint32(b, a.ttl)
 		if rq.qtype == dns.TypeAMTRELAY {
-			p := c.relay.packed
-			b = binary.BigEndian.AppendUint16(b, uint16(p.RDLength()))
-			b = p.AppendRDATA(b, c.precedence)
+			b = binary.BigEndian.AppendUint16(b, uint16(c.relay.rdLength()))
+			b = c.relay.appendRDATA(b, c.precedence)
 			continue
 		}
 		if addr := c.relay.record.Addr; addr.Is4() {
