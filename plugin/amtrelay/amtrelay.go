@@ -105,7 +105,7 @@ func (a *AMTRelay) rankRequest(rq *dnsRequest) bool {
 	}
 	// The query lives in the request: given to a policy (an interface), a
 	// query of its own would escape to the heap, once a query.
-	rq.query = query{group: g, loc: rq.client.loc, now: now, sel: a.sel, key: drawKeyOf(rq)}
+	rq.query = query{group: g, loc: rq.client.loc, now: now, sel: a.sel, key: drawKeyOf(rq), scratch: &rq.scratch}
 	rk := a.rank(&rq.query)
 	rk.count(rq.labels, g, &rq.client)
 	if rk.servfail {

@@ -97,7 +97,7 @@ func (ll *locationLists) nearest(q *query, id int32, k int) (ranked []near, home
 			continue
 		}
 		if ranked == nil {
-			ranked = make([]near, 0, k)
+			ranked = q.nearBuf(k)
 		}
 		ranked = append(ranked, near{r, kmFromChord2(chord2(client, ix.pl[i].v))})
 	}

@@ -99,7 +99,7 @@ func (ix *nearIndex) nearest(q *query, k int) (ranked []near, home *relay, asIfA
 	} else {
 		set.search(ix.tree.Root, client)
 	}
-	out := make([]near, 0, k)
+	out := q.nearBuf(k)
 	for _, e := range set.best {
 		out = append(out, near{ix.relays[e.i], kmFromChord2(e.d2)})
 	}

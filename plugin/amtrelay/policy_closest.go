@@ -16,7 +16,7 @@ func (closestPolicy) rank(q *query) ranking {
 		return failoverFallback(q, "no_client_location")
 	}
 	near, _, asIfAllUp := q.nearest(q.group.limit)
-	cs := make([]candidate, len(near))
+	cs := q.candidateBuf(len(near))
 	rk := ranking{chosen: cs}
 	if asIfAllUp {
 		// Every client of the wider prefix gets this same answer.

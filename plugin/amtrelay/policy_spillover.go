@@ -91,7 +91,7 @@ func (p spillOverPolicy) rank(q *query) ranking {
 	}
 	limit := q.group.limit
 	near, home, _ := q.nearest(limit + p.spread)
-	cs := make([]candidate, len(near))
+	cs := q.candidateBuf(len(near))
 	for i, n := range near {
 		cs[i] = candidate{relay: n.relay, distanceKm: n.km, utilisation: q.utilisation(n.relay)}
 	}

@@ -59,6 +59,39 @@ type query struct {
 	// key is what the query's tie-breaks and rotations derive from
 	// (draw.go).
 	key drawKey
+	// scratch, when set, is room in the request for what ranking
+	// returns (nil for queries ranked outside a request).
+	scratch *scratch
+}
+
+// scratch holds the nearest relays and the candidates of one ranking, in
+// the request (request.go), so that ranking an answer of a few relays
+// allocates nothing: each allocation is also garbage to collect, and the
+// collector's work grows with the heap, which 10,000 relays make large.
+type scratch struct {
+	near       [scratchLen]near
+	candidates [scratchLen]candidate
+}
+
+// scratchLen is how many relays scratch holds: answers of up to 3
+// relays, with room for spill-over's spread and the lists' margin.
+const scratchLen = 8
+
+// nearBuf returns an empty slice of capacity k for nearest relays: the
+// scratch's when it has room, else a new one. A ranking takes it once.
+func (q *query) nearBuf(k int) []near {
+	if q.scratch != nil && k <= scratchLen {
+		return q.scratch.near[:0:k]
+	}
+	return make([]near, 0, k)
+}
+
+// candidateBuf returns a slice of n candidates, as nearBuf does.
+func (q *query) candidateBuf(n int) []candidate {
+	if q.scratch != nil && n <= scratchLen {
+		return q.scratch.candidates[:n:n]
+	}
+	return make([]candidate, n)
 }
 
 // eligible reports whether r may be handed out in this answer: it is up,

@@ -32,6 +32,8 @@ type dnsRequest struct {
 	query   query
 	ranking ranking
 	ranked  bool
+	// scratch is room for the ranking's relays (query.scratch).
+	scratch scratch
 }
 
 // requests are the dnsRequests of queries being answered, reused. A
