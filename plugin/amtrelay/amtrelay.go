@@ -3,6 +3,7 @@ package amtrelay
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
@@ -49,6 +50,9 @@ type AMTRelay struct {
 	health  *healthChecker
 	workers workers
 	pos     position
+	// ecsCounted are the ecs_queries_total series counted last, by use
+	// (countECS).
+	ecsCounted [ecsUseCount]atomic.Pointer[ecsSeries]
 }
 
 // Name implements plugin.Handler.
@@ -80,7 +84,7 @@ func (a *AMTRelay) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	if rq.node.needsRanking(rq.qtype) && !a.rankRequest(rq) {
 		return dns.RcodeServerFailure, nil
 	}
-	rq.countECS()
+	a.countECS(rq)
 	if rq.ranked && clog.D.Value() {
 		log.Debugf("%s %s: %s", rq.qname, dns.TypeToString[rq.qtype], strings.Join(explainLines(rq), "; "))
 	}

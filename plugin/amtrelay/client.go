@@ -34,9 +34,9 @@ func (c *client) locate(geo *geoDB) {
 }
 
 // ecsUse says, for metrics, whether the ECS option's address was used.
-func (c *client) ecsUse() string {
+func (c *client) ecsUse() int {
 	if c.viaECS {
-		return "used"
+		return ecsUseUsed
 	}
-	return "zero_source"
+	return ecsUseZeroSource
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestECSScopeWiderSource: a /16 source on the London /26 needs more bits:
@@ -104,6 +106,35 @@ func TestECSNegativeScopeZero(t *testing.T) {
 		r := serveFrom(t, a, m, "127.0.0.1")
 		if e := replyECS(r); r.Rcode != q.rcode || e == nil || e.SourceScope != 0 || e.SourceNetmask != 26 {
 			t.Errorf("%s %s: rcode %s, ECS %v", q.name, dns.TypeToString[q.qtype], dns.RcodeToString[r.Rcode], e)
+		}
+	}
+}
+
+// TestECSQueriesCounted: each query counts once in ecs_queries_total, by
+// its use of ECS, also when uses alternate (each use caches its own
+// series).
+func TestECSQueriesCounted(t *testing.T) {
+	a := newTestHandler(t, staticCorefile)
+	series := map[string]prometheus.Counter{}
+	before := map[string]float64{}
+	for _, use := range []string{"none", "used", "zero_source"} {
+		series[use] = ecsQueries.WithLabelValues("", ".", "", use)
+		before[use] = testutil.ToFloat64(series[use])
+	}
+	withECS := func(bits uint8) *dns.Msg {
+		m := new(dns.Msg).SetQuestion("1.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)
+		m.SetEdns0(1232, false)
+		m.IsEdns0().Option = []dns.EDNS0{&dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: bits, Address: net.IPv4(192, 0, 2, 0).To4()}}
+		return m
+	}
+	for range 3 {
+		serve(t, a, new(dns.Msg).SetQuestion("1.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY))
+		serve(t, a, withECS(24))
+		serve(t, a, withECS(0))
+	}
+	for use, c := range series {
+		if got := testutil.ToFloat64(c) - before[use]; got != 3 {
+			t.Errorf("use %s counted %v times, want 3", use, got)
 		}
 	}
 }

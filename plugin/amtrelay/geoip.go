@@ -86,9 +86,9 @@ type location struct {
 func (r *geoReader) lookup(a netip.Addr) location {
 	pl := r.places.Load()
 	if pl != nil && pl.networks != nil {
-		if number, network, ok := pl.networks.find(a); ok {
+		if number, network, id, ok := pl.networks.find(a); ok {
 			l := location{network: network, db: r, number: number + 1}
-			if id := pl.networks.location[number]; id >= 0 {
+			if id >= 0 {
 				l.p, l.known, l.place = pl.points[id], true, id+1
 			}
 			return l

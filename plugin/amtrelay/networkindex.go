@@ -26,9 +26,7 @@ import (
 
 // networkIndex is the flat index of one database's networks.
 type networkIndex struct {
-	// location is each network's location number (dbPlaces), -1 for none.
-	location []int32
-	v4       flatNetworks[uint32]
+	v4 flatNetworks[uint32]
 	// v6 keys IPv6 networks by their first 64 bits; usable6 is false when
 	// a network is longer than that.
 	v6      flatNetworks[uint64]
@@ -42,13 +40,23 @@ type flatNetworks[K uint32 | uint64] struct {
 	// first[b] is the first network starting in bucket b or later; the
 	// networks starting in bucket b are first[b]:first[b+1].
 	first []int32
-	start []K
-	bits  []uint8
+	// nets hold what a lookup needs side by side: the binary search's
+	// last read brings the network's length and location with it, one
+	// cache line where three arrays took three.
+	nets []flatNetwork[K]
 	// base is the number, among all of the database's networks (the nets
 	// given to newNetworkIndex), of the first network here.
 	base int32
 	// size is how many bits a key has.
 	size int
+}
+
+// flatNetwork is one network: its first address's key, its length, and
+// its location's number (dbPlaces), -1 for none.
+type flatNetwork[K uint32 | uint64] struct {
+	start    K
+	bits     uint8
+	location int32
 }
 
 // bucketBits is how many leading bits pick a bucket.
@@ -65,10 +73,7 @@ func newNetworkIndex(nets []dbNetwork) *networkIndex {
 	for n4 < len(nets) && nets[n4].prefix.Addr().Is4() {
 		n4++
 	}
-	ix := &networkIndex{usable6: true, location: make([]int32, len(nets))}
-	for i, n := range nets {
-		ix.location[i] = n.location
-	}
+	ix := &networkIndex{usable6: true}
 	ix.v4 = buildFlat(nets[:n4], 0, 32, func(p netip.Prefix) uint32 {
 		a := p.Addr().As4()
 		return binary.BigEndian.Uint32(a[:])
@@ -93,8 +98,7 @@ func buildFlat[K uint32 | uint64](nets []dbNetwork, base int32, size int, key fu
 	f := flatNetworks[K]{
 		size:  size,
 		first: make([]int32, 1<<bucketBits+1),
-		start: make([]K, len(nets)),
-		bits:  make([]uint8, len(nets)),
+		nets:  make([]flatNetwork[K], len(nets)),
 		base:  base,
 	}
 	shift := size - bucketBits
@@ -103,8 +107,8 @@ func buildFlat[K uint32 | uint64](nets []dbNetwork, base int32, size int, key fu
 		if i%yieldEvery == 0 {
 			runtime.Gosched()
 		}
-		f.start[i], f.bits[i] = key(n.prefix), uint8(n.prefix.Bits())
-		for ; b <= int(f.start[i]>>shift); b++ {
+		f.nets[i] = flatNetwork[K]{start: key(n.prefix), bits: uint8(n.prefix.Bits()), location: n.location}
+		for ; b <= int(f.nets[i].start>>shift); b++ {
 			f.first[b] = int32(i)
 		}
 	}
@@ -114,48 +118,56 @@ func buildFlat[K uint32 | uint64](nets []dbNetwork, base int32, size int, key fu
 	return f
 }
 
-// find returns the number of the network that holds k, among all of the
-// database's, and its length; ok is false when no network does.
-func (f *flatNetworks[K]) find(k K) (number int32, bits int, ok bool) {
-	if len(f.start) == 0 {
-		return 0, 0, false
+// find returns the network that holds k: its number among all of the
+// database's, its length and its location; ok is false when no network
+// does.
+func (f *flatNetworks[K]) find(k K) (number int32, bits int, location int32, ok bool) {
+	if len(f.nets) == 0 {
+		return 0, 0, 0, false
 	}
 	b := k >> (f.size - bucketBits)
 	lo, hi := int(f.first[b]), int(f.first[b+1])
 	// The last network starting at or before k: in the bucket, or the
-	// last one before it (a network wider than a bucket).
-	i, found := slices.BinarySearch(f.start[lo:hi], k)
-	if found { // network starts are distinct: k starts one
-		i++
+	// last one before it (a network wider than a bucket). Network starts
+	// are distinct.
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if f.nets[mid].start <= k {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
 	}
-	i += lo - 1
+	i := lo - 1
 	if i < 0 {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	bits = int(f.bits[i])
+	n := &f.nets[i]
+	bits = int(n.bits)
 	// k is in the network when they agree on its first bits.
-	if bits > 0 && (f.start[i]^k)>>(f.size-bits) != 0 {
-		return 0, 0, false
+	if bits > 0 && (n.start^k)>>(f.size-bits) != 0 {
+		return 0, 0, 0, false
 	}
-	return f.base + int32(i), bits, true
+	return f.base + int32(i), bits, n.location, true
 }
 
 // find returns the network of the database that holds a: its number
-// among the database's networks and the prefix. ok is false when the
-// index cannot tell, and the tree must.
-func (ix *networkIndex) find(a netip.Addr) (number int32, network netip.Prefix, ok bool) {
+// among the database's networks, the prefix, and its location's number
+// (-1 for none). ok is false when the index cannot tell, and the tree
+// must.
+func (ix *networkIndex) find(a netip.Addr) (number int32, network netip.Prefix, location int32, ok bool) {
 	var bits int
 	switch {
 	case a.Is4():
 		b := a.As4()
-		number, bits, ok = ix.v4.find(binary.BigEndian.Uint32(b[:]))
+		number, bits, location, ok = ix.v4.find(binary.BigEndian.Uint32(b[:]))
 	case ix.usable6 && !a.Is4In6():
 		b := a.As16()
-		number, bits, ok = ix.v6.find(binary.BigEndian.Uint64(b[:8]))
+		number, bits, location, ok = ix.v6.find(binary.BigEndian.Uint64(b[:8]))
 	}
 	if !ok {
-		return 0, netip.Prefix{}, false
+		return 0, netip.Prefix{}, 0, false
 	}
 	network, _ = a.Prefix(bits)
-	return number, network, true
+	return number, network, location, true
 }

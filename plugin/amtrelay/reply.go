@@ -2,6 +2,7 @@ package amtrelay
 
 import (
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // reply builds the reply to rq: the answer, or the SOA for a negative
@@ -35,14 +36,41 @@ func (a *AMTRelay) reply(rq *dnsRequest) *dns.Msg {
 	return m
 }
 
-// countECS counts how the query's ECS option was used.
-func (rq *dnsRequest) countECS() {
-	use := "none"
+// countECS counts how the query's ECS option was used, in the series the
+// plugin counted last for that use: looking a series up by its label
+// values hashes them, about 0.2 µs a query (by a CPU profile under
+// dnsperf); comparing the labels with the last ones is a few pointer
+// comparisons.
+func (a *AMTRelay) countECS(rq *dnsRequest) {
+	use := ecsUseNone
 	if rq.ecs != nil {
 		use = rq.client.ecsUse()
 	}
-	ecsQueries.WithLabelValues(rq.labels.server, rq.labels.zone, rq.labels.view, use).Inc()
+	slot := &a.ecsCounted[use]
+	if s := slot.Load(); s != nil && s.labels == rq.labels {
+		s.counter.Inc()
+		return
+	}
+	s := &ecsSeries{labels: rq.labels, counter: ecsQueries.WithLabelValues(rq.labels.server, rq.labels.zone, rq.labels.view, ecsUses[use])}
+	slot.Store(s)
+	s.counter.Inc()
 }
+
+// ecsSeries is a series of ecs_queries_total and its labels.
+type ecsSeries struct {
+	labels  queryLabels
+	counter prometheus.Counter
+}
+
+// The uses of ECS, as the use label of ecs_queries_total says them.
+const (
+	ecsUseNone = iota
+	ecsUseUsed
+	ecsUseZeroSource
+	ecsUseCount
+)
+
+var ecsUses = [ecsUseCount]string{ecsUseNone: "none", ecsUseUsed: "used", ecsUseZeroSource: "zero_source"}
 
 // ecsScope is the SCOPE PREFIX-LENGTH of a positive answer (RFC 7871
 // §7.2.1): the GeoIP network that decided it when the client's location
