@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Instructions and simulated cache misses per ServeDNS call, closest at 10
-# and 10,000 relays, clients from 100,000 subnets
+# Instructions and simulated cache misses per ServeDNS call, closest at
+# 10,000 relays (or the relay counts given), clients from 100,000 subnets
 # (BenchmarkServeDNSManySubnets, answers written as bytes), by valgrind's
 # callgrind with its cache simulation (a 32 kB 8-way first-level data
 # cache, a 4 MB 16-way last level, 64-octet lines) inside the measured
@@ -12,7 +12,12 @@
 # unpacked its query, does not have): compare builds, not these with a
 # server's.
 #
-#   test/bench/misses.sh [RELAYS...]   (default: 10 10000)
+#   test/bench/misses.sh [RELAYS...]   (default: 10000)
+#
+# Compare builds at one relay count. At 10 relays the count came out
+# higher than at 10,000 (19,182 instructions a query against 9,585), which
+# BenchmarkServeDNS does not show: not explained yet, so do not read
+# across relay counts.
 #
 # Needs valgrind (Debian package valgrind). Takes about 4 minutes per
 # relay count.
@@ -20,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install valgrind)" >&2; exit 1; }
 counts=("$@")
-[ ${#counts[@]} -gt 0 ] || counts=(10 10000)
+[ ${#counts[@]} -gt 0 ] || counts=(10000)
 n=20000
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
