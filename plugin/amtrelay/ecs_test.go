@@ -10,8 +10,6 @@ import (
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestECSScopeWiderSource: a /16 source on the London /26 needs more bits:
@@ -115,11 +113,11 @@ func TestECSNegativeScopeZero(t *testing.T) {
 // series).
 func TestECSQueriesCounted(t *testing.T) {
 	a := newTestHandler(t, staticCorefile)
-	series := map[string]prometheus.Counter{}
-	before := map[string]float64{}
+	series := map[string]*querySeries{}
+	before := map[string]uint64{}
 	for _, use := range []string{"none", "used", "zero_source"} {
-		series[use] = ecsQueries.WithLabelValues("", ".", "", use)
-		before[use] = testutil.ToFloat64(series[use])
+		series[use] = ecsQueries.get(seriesKey{labels: queryLabels{"", ".", ""}, a: use})
+		before[use] = series[use].n.Load()
 	}
 	withECS := func(bits uint8) *dns.Msg {
 		m := new(dns.Msg).SetQuestion("1.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)
@@ -133,7 +131,7 @@ func TestECSQueriesCounted(t *testing.T) {
 		serve(t, a, withECS(0))
 	}
 	for use, c := range series {
-		if got := testutil.ToFloat64(c) - before[use]; got != 3 {
+		if got := c.n.Load() - before[use]; got != 3 {
 			t.Errorf("use %s counted %v times, want 3", use, got)
 		}
 	}

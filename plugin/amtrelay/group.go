@@ -40,8 +40,8 @@ type group struct {
 	scopes atomic.Pointer[scopeTable]
 	lists  atomic.Pointer[locationLists]
 	// noRelayAnswered is the answers_total series of this group's "no
-	// relay" answers counted last (answercount.go).
-	noRelayAnswered atomic.Pointer[answerSeries]
+	// relay" answers counted last (querycounter.go).
+	noRelayAnswered atomic.Pointer[querySeries]
 }
 
 // nearest returns up to k relays of the group that q may hand out,

@@ -8,13 +8,6 @@ import (
 )
 
 var (
-	// ecsQueries counts queries in the plugin's zones by their use of ECS.
-	ecsQueries = promauto.NewCounterVec(prometheus.CounterOpts{
-		Namespace: plugin.Namespace,
-		Subsystem: pluginName,
-		Name:      "ecs_queries_total",
-		Help:      "Counter of queries by EDNS Client Subnet use: used, zero_source (the resolver's address was used), none, malformed (FORMERR).",
-	}, []string{"server", "zone", "view", "ecs"})
 	// locationUnknown counts clients the GeoIP database could not place.
 	locationUnknown = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,

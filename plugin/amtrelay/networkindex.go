@@ -1,6 +1,7 @@
 package amtrelay
 
 import (
+	"cmp"
 	"encoding/binary"
 	"net/netip"
 	"runtime"
@@ -128,17 +129,12 @@ func (f *flatNetworks[K]) find(k K) (number int32, bits int, location int32, ok 
 	b := k >> (f.size - bucketBits)
 	lo, hi := int(f.first[b]), int(f.first[b+1])
 	// The last network starting at or before k: in the bucket, or the
-	// last one before it (a network wider than a bucket). Network starts
-	// are distinct.
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if f.nets[mid].start <= k {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
+	// last one before it (a network wider than a bucket).
+	i, found := slices.BinarySearchFunc(f.nets[lo:hi], k, func(n flatNetwork[K], k K) int { return cmp.Compare(n.start, k) })
+	if found { // network starts are distinct: k starts one
+		i++
 	}
-	i := lo - 1
+	i += lo - 1
 	if i < 0 {
 		return 0, 0, 0, false
 	}

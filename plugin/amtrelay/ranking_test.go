@@ -80,7 +80,7 @@ func TestOtherTypesDoNotRank(t *testing.T) {
 // as the README says.
 func TestNoRelayCounted(t *testing.T) {
 	a := newTestHandler(t, staticCorefile)
-	c := answers.get(answerKey{queryLabels{"", ".", ""}, "static", "none"})
+	c := answers.get(seriesKey{labels: queryLabels{"", ".", ""}, a: "static", b: "none"})
 	before := c.n.Load()
 	serve(t, a, new(dns.Msg).SetQuestion("130.113.0.203.in-addr.arpa.", dns.TypeAMTRELAY))
 	if c.n.Load() != before+1 {

@@ -35,8 +35,8 @@ type relay struct {
 	loadBits atomic.Uint64
 	loadAt   atomic.Int64
 	// answered is the answers_total series this relay counted last
-	// (answercount.go).
-	answered atomic.Pointer[answerSeries]
+	// (querycounter.go).
+	answered atomic.Pointer[querySeries]
 	// packed is the relay's AMTRELAY RDATA (record), packed once for
 	// answers.
 	packed *amtrelayrr.Packed
