@@ -36,6 +36,7 @@ func (cfg *config) assemble(serverBlockKeys []string) (*AMTRelay, error) {
 		}
 	}
 
+	packDownFlags(cfg.relays)
 	locateGroups(groups)
 
 	zones, err := cfg.zones(serverBlockKeys, prefixes)

@@ -22,7 +22,8 @@ func explainLines(rq *dnsRequest) []string {
 	where := "location unknown"
 	switch {
 	case cl.loc.known:
-		where = fmt.Sprintf("location %.4f,%.4f", cl.loc.p.lat, cl.loc.p.lon)
+		lat, lon := cl.loc.p.latLon()
+		where = fmt.Sprintf("location %.4f,%.4f", lat, lon)
 	case cl.unknownReason != "":
 		where = "location unknown (" + cl.unknownReason + ")"
 	case !cl.lookedUp:

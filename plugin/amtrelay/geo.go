@@ -9,11 +9,11 @@ import (
 // distances.
 const earthRadiusKm = 6371.0088
 
-// point is a place on Earth. Its unit vector is kept so that comparing
-// distances needs only a dot product.
+// point is a place on Earth, as its unit vector: comparing distances
+// then needs only a dot product. Latitude and longitude, needed only to
+// show a point, are derived from it.
 type point struct {
-	lat, lon float64
-	x, y, z  float64
+	x, y, z float64
 }
 
 // newPoint returns the point at latitude lat and longitude lon, in
@@ -23,7 +23,20 @@ func newPoint(lat, lon float64) (point, error) {
 		return point{}, fmt.Errorf("location %g %g is not a latitude in [-90, 90] and a longitude in [-180, 180]", lat, lon)
 	}
 	φ, λ := lat*math.Pi/180, lon*math.Pi/180
-	return point{lat: lat, lon: lon, x: math.Cos(φ) * math.Cos(λ), y: math.Cos(φ) * math.Sin(λ), z: math.Sin(φ)}, nil
+	return point{x: math.Cos(φ) * math.Cos(λ), y: math.Cos(φ) * math.Sin(λ), z: math.Sin(φ)}, nil
+}
+
+// latLon returns p's latitude and longitude, in degrees.
+func (p point) latLon() (lat, lon float64) {
+	return math.Asin(max(-1, min(1, p.z))) * 180 / math.Pi, math.Atan2(p.y, p.x) * 180 / math.Pi
+}
+
+// alignedPoint is a point in 32 octets: an array of them, as a
+// database's locations are kept (dbPlaces), never splits one across two
+// cache lines, so that placing a client reads one line.
+type alignedPoint struct {
+	point
+	_ float64
 }
 
 // distanceKm is the great-circle distance between p and q, computed from

@@ -89,7 +89,7 @@ func (r *geoReader) lookup(a netip.Addr) location {
 		if number, network, id, ok := pl.networks.find(a); ok {
 			l := location{network: network, db: r, number: number + 1}
 			if id >= 0 {
-				l.p, l.known, l.place = pl.points[id], true, id+1
+				l.p, l.known, l.place = pl.points[id].point, true, id+1
 			}
 			return l
 		}
@@ -112,7 +112,7 @@ func (r *geoReader) lookupTree(a netip.Addr, pl *dbPlaces) location {
 	if pl != nil {
 		if id, ok := pl.byRecord[res.Offset()]; ok {
 			if id >= 0 {
-				l.p, l.known, l.place = pl.points[id], true, id+1
+				l.p, l.known, l.place = pl.points[id].point, true, id+1
 			}
 			return l
 		}

@@ -23,7 +23,7 @@ type dbPlaces struct {
 	// byRecord maps a data record (its offset) to its location's number,
 	// -1 for a record without coordinates.
 	byRecord map[uintptr]int32
-	points   []point
+	points   []alignedPoint
 	// networks finds an address's network and location without the
 	// search tree (networkindex.go); nil when the database's networks
 	// could not be indexed.
@@ -32,12 +32,32 @@ type dbPlaces struct {
 
 // locationLists are the nearest relays of one relay list (a nearIndex)
 // at every location of one database, nearest first, as if all were up:
-// k a location, -1 past the end of a shorter list.
+// k a location, -1 past the end of a shorter list. Each list starts
+// stride entries after the one before (rowStride), so that no list
+// spans more cache lines than it must.
 type locationLists struct {
-	db    *geoReader
-	index *nearIndex
-	k     int
-	lists []int32
+	db     *geoReader
+	index  *nearIndex
+	k      int
+	stride int
+	lists  []int32
+}
+
+// rowStride is how far apart lists of k entries lie: k rounded up to a
+// power of two up to 16 entries (64 octets, a cache line), and to a
+// multiple of 16 beyond. A large array starts on a page, so each list
+// then starts on a boundary of its own size, and a list of up to 16
+// relays is read in one line, where 7 entries packed side by side (28
+// octets) straddle two lines 3 times in 8.
+func rowStride(k int) int {
+	if k > 16 {
+		return (k + 15) / 16 * 16
+	}
+	s := 1
+	for s < k {
+		s *= 2
+	}
+	return s
 }
 
 // listMargin is how many relays a list holds beyond what its answers
@@ -45,8 +65,9 @@ type locationLists struct {
 const listMargin = 4
 
 // buildLocationLists computes the lists of ix at every place, k long.
-func buildLocationLists(db *geoReader, ix *nearIndex, places []point, k int) *locationLists {
-	ll := &locationLists{db: db, index: ix, k: k, lists: make([]int32, len(places)*k)}
+func buildLocationLists(db *geoReader, ix *nearIndex, places []alignedPoint, k int) *locationLists {
+	stride := rowStride(k)
+	ll := &locationLists{db: db, index: ix, k: k, stride: stride, lists: make([]int32, len(places)*stride)}
 	position := make(map[*relay]int32, len(ix.relays))
 	for i, r := range ix.relays {
 		position[r] = int32(i)
@@ -55,9 +76,9 @@ func buildLocationLists(db *geoReader, ix *nearIndex, places []point, k int) *lo
 		if i%yieldEvery == 0 {
 			runtime.Gosched()
 		}
-		q := query{loc: location{known: true, p: p}, assumeUp: true}
+		q := query{loc: location{known: true, p: p.point}, assumeUp: true}
 		ranked, _, _ := ix.nearest(&q, k)
-		row := ll.lists[i*k : (i+1)*k]
+		row := ll.lists[i*stride : i*stride+k]
 		for j := range row {
 			row[j] = -1
 		}
@@ -79,7 +100,7 @@ func (ll *locationLists) nearest(q *query, id int32, k int) (ranked []near, home
 		return nil, nil, false, false
 	}
 	ix := ll.index
-	row := ll.lists[int(id)*ll.k : int(id+1)*ll.k]
+	row := ll.lists[int(id)*ll.stride : int(id)*ll.stride+ll.k]
 	c := q.loc.p
 	client := [3]float64{c.x, c.y, c.z}
 	asIfAllUp = true
@@ -88,18 +109,18 @@ func (ll *locationLists) nearest(q *query, id int32, k int) (ranked []near, home
 		if i < 0 || len(ranked) == k {
 			break
 		}
-		r := ix.relays[i]
+		r, pl := ix.relays[i], &ix.pl[i]
 		if home == nil {
 			home = r // the lists leave drained relays out
 		}
-		if !q.eligible(r) {
+		if !q.eligibleAs(r, pl.drained, pl.down) {
 			asIfAllUp = false
 			continue
 		}
 		if ranked == nil {
 			ranked = q.nearBuf(k)
 		}
-		ranked = append(ranked, near{r, kmFromChord2(chord2(client, ix.pl[i].v))})
+		ranked = append(ranked, near{r, kmFromChord2(chord2(client, pl.v)), pl})
 	}
 	if len(ranked) < k && full {
 		return nil, nil, false, false
@@ -111,10 +132,10 @@ func (ll *locationLists) nearest(q *query, id int32, k int) (ranked []near, home
 			if len(ranked) == k {
 				break
 			}
-			r := ix.relays[i]
-			if q.eligible(r) {
-				ranked = append(ranked, near{r, math.NaN()})
-			} else if !r.drained {
+			r, pl := ix.relays[i], &ix.pl[i]
+			if q.eligibleAs(r, pl.drained, pl.down) {
+				ranked = append(ranked, near{r, math.NaN(), pl})
+			} else if !pl.drained {
 				asIfAllUp = false
 			}
 		}

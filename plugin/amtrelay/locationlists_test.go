@@ -15,9 +15,9 @@ func TestLocationListsMatchTree(t *testing.T) {
 	for _, n := range []int{3, 40, 2000} {
 		relays := randomRelays(rng, n, 0)
 		ix := newNearIndex(relays)
-		places := make([]point, 300)
+		places := make([]alignedPoint, 300)
 		for i := range places {
-			places[i], _ = newPoint(rng.Float64()*180-90, rng.Float64()*360-180)
+			places[i].point, _ = newPoint(rng.Float64()*180-90, rng.Float64()*360-180)
 		}
 		const k = 3
 		ll := buildLocationLists(db, ix, places, k+listMargin)
@@ -27,7 +27,7 @@ func TestLocationListsMatchTree(t *testing.T) {
 				r.down.Store(rng.Float64() < down)
 			}
 			for id, p := range places {
-				q := &query{loc: location{known: true, p: p, db: db, place: int32(id) + 1}, ignoreHealth: rng.IntN(8) == 0}
+				q := &query{loc: location{known: true, p: p.point, db: db, place: int32(id) + 1}, ignoreHealth: rng.IntN(8) == 0}
 				want, wantHome, wantUp := ix.nearest(q, k)
 				got, home, up, ok := ll.nearest(q, int32(id), k)
 				if !ok {

@@ -24,7 +24,7 @@ func (closestPolicy) rank(q *query) ranking {
 	}
 	for i, n := range near {
 		// Closest does not look at loads: utilisation stays unknown here.
-		cs[i] = candidate{relay: n.relay, distanceKm: n.km, utilisation: math.NaN()}
+		cs[i] = candidate{relay: n.relay, listed: n.listed, distanceKm: n.km, utilisation: math.NaN()}
 		cs[i].score = distanceScore(cs[i].distanceKm, i)
 		if math.IsNaN(cs[i].distanceKm) {
 			rk.fallback = "no_relay_location"

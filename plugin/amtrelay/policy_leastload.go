@@ -119,7 +119,7 @@ func (p leastLoadPolicy) rank(q *query) ranking {
 		switch {
 		case len(sg.relays) == 1 || !located:
 			for _, r := range firstEligible(q, sg.relays, need) {
-				picked = append(picked, near{r, q.distanceTo(r)})
+				picked = append(picked, near{relay: r, km: q.distanceTo(r)})
 			}
 		default:
 			picked, _, _ = sg.index.nearest(q, need)
@@ -133,7 +133,7 @@ func (p leastLoadPolicy) rank(q *query) ranking {
 			}
 		}
 		for _, n := range picked {
-			c := candidate{relay: n.relay, distanceKm: n.km, utilisation: q.utilisation(n.relay)}
+			c := candidate{relay: n.relay, listed: n.listed, distanceKm: n.km, utilisation: q.utilisation(n.relay)}
 			dist := c.distanceKm
 			if math.IsNaN(dist) {
 				dist = 9e6 // after every real distance, within the step

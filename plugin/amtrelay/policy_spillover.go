@@ -93,7 +93,7 @@ func (p spillOverPolicy) rank(q *query) ranking {
 	near, home, _ := q.nearest(limit + p.spread)
 	cs := q.candidateBuf(len(near))
 	for i, n := range near {
-		cs[i] = candidate{relay: n.relay, distanceKm: n.km, utilisation: q.utilisation(n.relay)}
+		cs[i] = candidate{relay: n.relay, listed: n.listed, distanceKm: n.km, utilisation: q.utilisation(n.relay)}
 	}
 	rk := ranking{usesClient: true}
 

@@ -3,6 +3,7 @@ package amtrelay
 import (
 	"math"
 	"net/netip"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,6 +11,10 @@ import (
 // measured.
 type candidate struct {
 	relay *relay
+	// listed is the relay's place in the list it was found in, when it
+	// was (nearIndex): answers then read its RDATA and count it there,
+	// not in the relay.
+	listed *place
 	// distanceKm from the client, NaN when either location is unknown.
 	distanceKm float64
 	// utilisation is load/capacity, NaN when unknown.
@@ -18,6 +23,24 @@ type candidate struct {
 	// share a precedence.
 	score      float64
 	precedence uint8
+}
+
+// tail is the inline RDATA of c's relay: its place's, or its own.
+func (c *candidate) tail() *rdataTail {
+	if c.listed != nil {
+		return &c.listed.tail
+	}
+	return &c.relay.tail
+}
+
+// countAnswer counts an answer, by its labels and policy, that ranks c
+// first.
+func (c *candidate) countAnswer(l queryLabels, policy string) {
+	last := &c.relay.answered
+	if c.listed != nil {
+		last = &c.listed.answered
+	}
+	answers.count(last, l, policy, &c.relay.name)
 }
 
 // ranking is a policy's answer for one query.
@@ -98,8 +121,12 @@ func (q *query) candidateBuf(n int) []candidate {
 // not drained, and reaches the source by the group's beacon. A relay
 // without a path to the source counts as one that is down, here only:
 // for other sources it may still be given.
-func (q *query) eligible(r *relay) bool {
-	return q.ignoreHealth || (q.assumeUp && !r.drained) || (r.eligible() && q.group.reaches(r))
+func (q *query) eligible(r *relay) bool { return q.eligibleAs(r, r.drained, r.down) }
+
+// eligibleAs is eligible for r, drained or not, with the down flag down:
+// what a list of relays (place) holds of r, so that it need not read r.
+func (q *query) eligibleAs(r *relay, drained bool, down *atomic.Bool) bool {
+	return q.ignoreHealth || (q.assumeUp && !drained) || (relayEligible(drained, down) && q.group.reaches(r))
 }
 
 // utilisation of r now, NaN when unknown or stale.
@@ -184,7 +211,7 @@ func (rk *ranking) count(l queryLabels, g *group, cl *client) {
 	switch {
 	case rk.servfail:
 	case len(rk.chosen) > 0:
-		rk.chosen[0].relay.countAnswer(l, policy)
+		rk.chosen[0].countAnswer(l, policy)
 	default:
 		answers.count(&g.noRelayAnswered, l, policy, &noRelayLabel)
 	}

@@ -21,7 +21,10 @@ import (
 type relay struct {
 	// down is set by the health checker: from the fleet's view, or this
 	// instance's own probes (health.go); judged once it first decided.
-	down    atomic.Bool
+	// The flag lies outside the relay, among the other relays' of its
+	// server block (packDownFlags), so that a list of relays (nearIndex)
+	// reads it without reading the relay.
+	down    *atomic.Bool
 	judged  atomic.Bool
 	drained bool
 	// tail is the RDATA after the precedence octet (RFC 8777 §4.2), for
@@ -37,8 +40,9 @@ type relay struct {
 	// answered is the answers_total series this relay counted last
 	// (querycounter.go).
 	answered atomic.Pointer[querySeries]
+
 	// packed is the relay's AMTRELAY RDATA (record), packed once for
-	// answers.
+	// answers; they read it only when tail does not hold it.
 	packed *amtrelayrr.Packed
 	// capacity is what load is measured against (default 1).
 	capacity float64
@@ -70,7 +74,7 @@ type relay struct {
 	metricsURL string
 
 	// pad makes the size a multiple of 64 (see above).
-	_ [32]byte
+	_ [40]byte
 }
 
 // countAnswer counts an answer, by its labels and policy, that ranks r
@@ -108,7 +112,7 @@ func newRelay(name string, record amtrelayrr.Relay, pos position) (*relay, error
 	if err != nil {
 		return nil, err
 	}
-	r := &relay{name: name, record: record, packed: packed, pos: pos, capacity: 1, weight: 1}
+	r := &relay{name: name, record: record, packed: packed, pos: pos, capacity: 1, weight: 1, down: new(atomic.Bool)}
 	r.tail.set(packed)
 	return r, nil
 }
@@ -132,23 +136,36 @@ func (t *rdataTail) set(p *amtrelayrr.Packed) {
 	}
 }
 
-// rdLength is the length of the relay's RDATA (RFC 1035 §3.2.1 RDLENGTH).
-func (r *relay) rdLength() int {
-	if r.tail.n > 0 {
-		return 1 + int(r.tail.n)
+// rdLength is the length of the relay's RDATA (RFC 1035 §3.2.1 RDLENGTH),
+// from tail, the relay's inline copy or a list's (place).
+func (r *relay) rdLength(tail *rdataTail) int {
+	if tail.n > 0 {
+		return 1 + int(tail.n)
 	}
 	return r.packed.RDLength()
 }
 
-// appendRDATA appends the relay's RDATA at precedence to b, from the
-// inline copy when there is one (no read beyond the relay's first cache
-// line), else from packed.
-func (r *relay) appendRDATA(b []byte, precedence uint8) []byte {
-	if r.tail.n > 0 {
+// appendRDATA appends the relay's RDATA at precedence to b, from tail
+// when it holds it (no read of the relay beyond the line tail is in),
+// else from packed.
+func (r *relay) appendRDATA(b []byte, tail *rdataTail, precedence uint8) []byte {
+	if tail.n > 0 {
 		b = append(b, precedence)
-		return append(b, r.tail.b[:r.tail.n]...)
+		return append(b, tail.b[:tail.n]...)
 	}
 	return r.packed.AppendRDATA(b, precedence)
+}
+
+// packDownFlags moves the down flags of a server block's relays into one
+// array, before anything reads them concurrently: 4 octets a relay, side
+// by side, so that 10,000 relays' flags take 40 kB, which stay in the
+// CPU's caches where 10,000 relays (320 octets each) do not.
+func packDownFlags(relays []*relay) {
+	flags := make([]atomic.Bool, len(relays))
+	for i, r := range relays {
+		flags[i].Store(r.down.Load())
+		r.down = &flags[i]
+	}
 }
 
 // location returns where the relay is: configured, or from the GeoIP
@@ -172,7 +189,11 @@ func (r *relay) value() string {
 }
 
 // eligible reports whether the relay may be handed to new clients.
-func (r *relay) eligible() bool { return !r.drained && !r.down.Load() }
+func (r *relay) eligible() bool { return relayEligible(r.drained, r.down) }
+
+// relayEligible reports whether a relay drained or not, with the down
+// flag down, may be handed to new clients.
+func relayEligible(drained bool, down *atomic.Bool) bool { return !drained && !down.Load() }
 
 // utilisation is load/capacity, or NaN when the load is unknown or older
 // than maxAge (0: no limit).

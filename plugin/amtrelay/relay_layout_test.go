@@ -20,7 +20,7 @@ func TestRelayHotLine(t *testing.T) {
 	hot := map[string]uintptr{
 		"down": unsafe.Offsetof(r.down) + unsafe.Sizeof(r.down), "drained": unsafe.Offsetof(r.drained) + 1,
 		"tail": unsafe.Offsetof(r.tail) + unsafe.Sizeof(r.tail), "answered": unsafe.Offsetof(r.answered) + unsafe.Sizeof(r.answered),
-		"packed": unsafe.Offsetof(r.packed) + unsafe.Sizeof(r.packed),
+		"loadAt": unsafe.Offsetof(r.loadAt) + unsafe.Sizeof(r.loadAt),
 	}
 	for name, end := range hot {
 		if end > 64 {
@@ -38,9 +38,36 @@ func TestRelayHotLine(t *testing.T) {
 	}
 }
 
+// TestPlaceLine checks that a relay's place in a list is one cache line,
+// and that a list's places start on one: the list reads them and not the
+// relay (nearest.go).
+func TestPlaceLine(t *testing.T) {
+	if s := unsafe.Sizeof(place{}); s != 64 {
+		t.Errorf("place is %d octets, not 64: keep what a list reads of a relay in one cache line", s)
+	}
+	// 1,000 places take more than 32 kB, which Go allocates from whole
+	// pages: smaller lists may start anywhere, and stay in the caches.
+	relays := make([]*relay, 1000)
+	for i := range relays {
+		var err error
+		if relays[i], err = newRelay("r", amtrelayrr.Relay{Precedence: 1, Type: amtrelayrr.TypeIPv4, Addr: netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)})}, position{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	packDownFlags(relays)
+	ix := newNearIndex(relays)
+	if a := uintptr(unsafe.Pointer(&ix.pl[0])); a%64 != 0 {
+		t.Errorf("a list's places allocated at %#x, not on a cache line", a)
+	}
+	relays[7].down.Store(true)
+	if !ix.pl[7].down.Load() || ix.pl[6].down.Load() {
+		t.Error("a place does not see its relay's down flag")
+	}
+}
+
 // TestInlineRDATA checks that the inline RDATA is the packed record's,
-// for every type of relay, and that a name too long to hold inline is
-// still packed whole.
+// its own and its place's in a list, for every type of relay, and that a
+// name too long to hold inline is still packed whole.
 func TestInlineRDATA(t *testing.T) {
 	long := "a-relay-name-longer-than-the-inline-copy.example.net."
 	for _, rec := range []amtrelayrr.Relay{
@@ -54,9 +81,12 @@ func TestInlineRDATA(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := r.packed.AppendRDATA(nil, 3)
-		got := r.appendRDATA([]byte{0xff}, 3)[1:]
-		if string(got) != string(want) || r.rdLength() != len(want) {
-			t.Errorf("%v: inline RDATA %x (RDLENGTH %d), want %x (%d)", rec, got, r.rdLength(), want, len(want))
+		ix := newNearIndex([]*relay{r})
+		for _, tail := range []*rdataTail{&r.tail, &ix.pl[0].tail} {
+			got := r.appendRDATA([]byte{0xff}, tail, 3)[1:]
+			if string(got) != string(want) || r.rdLength(tail) != len(want) {
+				t.Errorf("%v: inline RDATA %x (RDLENGTH %d), want %x (%d)", rec, got, r.rdLength(tail), want, len(want))
+			}
 		}
 		if inline := r.tail.n > 0; inline != (len(want)-1 <= rdataTailInline) {
 			t.Errorf("%v: inline %v with %d octets after the precedence", rec, inline, len(want)-1)

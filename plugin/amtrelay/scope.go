@@ -74,8 +74,8 @@ type dbNetwork struct {
 // (yieldEvery).
 func dbNetworks(db *geoReader) ([]dbNetwork, *dbPlaces) {
 	var nets []dbNetwork
-	var places []point
-	ids := map[[2]float64]int32{}
+	var places []alignedPoint
+	ids := map[point]int32{}
 	byRecord := map[uintptr]int32{}
 	for res := range db.mmdb.Networks() {
 		if res.Err() != nil {
@@ -94,12 +94,11 @@ func dbNetworks(db *geoReader) ([]dbNetwork, *dbPlaces) {
 		rec.Location.Latitude, rec.Location.Longitude = math.NaN(), math.NaN()
 		if res.Decode(&rec) == nil {
 			if p, err := newPoint(rec.Location.Latitude, rec.Location.Longitude); err == nil {
-				key := [2]float64{p.lat, p.lon}
-				id, ok := ids[key]
+				id, ok := ids[p]
 				if !ok {
 					id = int32(len(places))
-					ids[key] = id
-					places = append(places, p)
+					ids[p] = id
+					places = append(places, alignedPoint{point: p})
 				}
 				n.location = id
 			}
@@ -180,7 +179,7 @@ const yieldEvery = 256
 
 // rankingIDs numbers the all-up rankings of g at each location: locations
 // with the same number get the same answer (relays and precedences).
-func rankingIDs(g *group, places []point) []int32 {
+func rankingIDs(g *group, places []alignedPoint) []int32 {
 	index := map[*relay]int{}
 	for i, r := range g.relays {
 		index[r] = i
@@ -192,7 +191,7 @@ func rankingIDs(g *group, places []point) []int32 {
 		if i%yieldEvery == 0 {
 			runtime.Gosched()
 		}
-		q := query{group: g, loc: location{known: true, p: p}, assumeUp: true}
+		q := query{group: g, loc: location{known: true, p: p.point}, assumeUp: true}
 		rk := g.policy.rank(&q)
 		key = key[:0]
 		for _, c := range rk.chosen {

@@ -125,8 +125,8 @@ func (a *AMTRelay) appendAnswer(b []byte, rq *dnsRequest) (_ []byte, ok bool) {
 		b = binary.BigEndian.AppendUint16(b, dns.ClassINET)
 		b = binary.BigEndian.AppendUint32(b, a.ttl)
 		if rq.qtype == dns.TypeAMTRELAY {
-			b = binary.BigEndian.AppendUint16(b, uint16(c.relay.rdLength()))
-			b = c.relay.appendRDATA(b, c.precedence)
+			b = binary.BigEndian.AppendUint16(b, uint16(c.relay.rdLength(c.tail())))
+			b = c.relay.appendRDATA(b, c.tail(), c.precedence)
 			continue
 		}
 		if addr := c.relay.record.Addr; addr.Is4() {
