@@ -23,7 +23,7 @@ count() { # policy relays -> instructions per query
   GOGC=off GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" \
     --toggle-collect='github.com/amtrelay/amtrelay/plugin/amtrelay.benchLoop' \
     "$tmp/amtrelay.test" -test.run XXX -test.cpu 1 -test.benchtime "${n}x" \
-    -test.bench "BenchmarkServeDNS/policy=$1/relays=$2\$" >/dev/null 2>&1
+    -test.bench "^BenchmarkServeDNS\$/^policy=$1\$/^relays=$2\$" >/dev/null 2>&1
   # -benchtime Nx runs the loop once with b.N=1, then with b.N=N.
   total=$(callgrind_annotate "$tmp/cg.out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
   echo $(( total / (n + 1) ))
