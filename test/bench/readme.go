@@ -74,7 +74,8 @@ plugin's dependencies):
 * ` + "`instructions.sh`" + `: instructions per ServeDNS call, per policy, at 10 and 10,000 relays, counted by
   valgrind's callgrind in BenchmarkServeDNS's measured loop (repeatable where wall time is not);
 * ` + "`misses.sh`" + `: instructions and simulated first- and last-level cache misses per ServeDNS call,
-  closest at 10,000 relays with 100,000 client subnets, by callgrind's cache simulation.
+  closest at 10 and 10,000 relays with 100,000 client subnets, by callgrind's cache simulation
+  (` + "`LL=1048576`" + ` for a 1 MB last level).
 
 ## Running the harness
 
