@@ -115,7 +115,7 @@ func TestECSQueriesCounted(t *testing.T) {
 	a := newTestHandler(t, staticCorefile)
 	series := map[string]*querySeries{}
 	before := map[string]uint64{}
-	for _, use := range []string{"none", "used", "zero_source"} {
+	for _, use := range []string{"none", "used", "zero_source", "malformed"} {
 		series[use] = ecsQueries.get(seriesKey{labels: queryLabels{"", ".", ""}, a: use})
 		before[use] = series[use].n.Load()
 	}
@@ -129,6 +129,9 @@ func TestECSQueriesCounted(t *testing.T) {
 		serve(t, a, new(dns.Msg).SetQuestion("1.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY))
 		serve(t, a, withECS(24))
 		serve(t, a, withECS(0))
+		if _, rcode, _ := serve(t, a, withECS(33)); rcode != dns.RcodeFormatError {
+			t.Fatalf("an IPv4 ECS option of 33 bits: rcode %s, want FORMERR", dns.RcodeToString[rcode])
+		}
 	}
 	for use, c := range series {
 		if got := c.n.Load() - before[use]; got != 3 {

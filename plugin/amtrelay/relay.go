@@ -77,12 +77,6 @@ type relay struct {
 	_ [40]byte
 }
 
-// countAnswer counts an answer, by its labels and policy, that ranks r
-// first.
-func (r *relay) countAnswer(l queryLabels, policy string) {
-	answers.count(&r.answered, l, policy, &r.name)
-}
-
 // staticLoad is the loadAt of a Corefile `load`, which never ages.
 const staticLoad = math.MaxInt64
 

@@ -2,6 +2,7 @@ package amtrelay
 
 import (
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -54,7 +55,15 @@ func TestPlaceLine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	relays[3].down.Store(true)
 	packDownFlags(relays)
+	if !relays[3].down.Load() || relays[4].down.Load() {
+		t.Error("packing the down flags lost a relay's state")
+	}
+	if d := uintptr(unsafe.Pointer(relays[2].down)) - uintptr(unsafe.Pointer(relays[1].down)); d != unsafe.Sizeof(atomic.Bool{}) {
+		t.Errorf("packed down flags lie %d octets apart, not side by side", d)
+	}
+	relays[3].down.Store(false)
 	ix := newNearIndex(relays)
 	if a := uintptr(unsafe.Pointer(&ix.pl[0])); a%64 != 0 {
 		t.Errorf("a list's places allocated at %#x, not on a cache line", a)

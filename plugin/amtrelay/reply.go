@@ -50,10 +50,11 @@ const (
 	ecsUseNone = iota
 	ecsUseUsed
 	ecsUseZeroSource
+	ecsUseMalformed
 	ecsUseCount
 )
 
-var ecsUses = [ecsUseCount]string{ecsUseNone: "none", ecsUseUsed: "used", ecsUseZeroSource: "zero_source"}
+var ecsUses = [ecsUseCount]string{ecsUseNone: "none", ecsUseUsed: "used", ecsUseZeroSource: "zero_source", ecsUseMalformed: "malformed"}
 
 // ecsScope is the SCOPE PREFIX-LENGTH of a positive answer (RFC 7871
 // §7.2.1): the GeoIP network that decided it when the client's location
