@@ -22,7 +22,7 @@ func explainLines(rq *dnsRequest) []string {
 	where := "location unknown"
 	switch {
 	case cl.loc.known:
-		lat, lon := cl.loc.p.latLon()
+		lat, lon := cl.loc.point().latLon()
 		where = fmt.Sprintf("location %.4f,%.4f", lat, lon)
 	case cl.unknownReason != "":
 		where = "location unknown (" + cl.unknownReason + ")"

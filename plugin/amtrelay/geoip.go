@@ -68,9 +68,14 @@ type geoReader struct {
 // network the record covers, which is how far the answer may be shared
 // (the ECS scope, RFC 7871 §7.2.1).
 type location struct {
-	p       point
-	known   bool
-	network netip.Prefix
+	// p is where the client is, unless numbered is set: then it is the
+	// point of place in numbered, read only by a query that needs it
+	// (point). A query answered from a location's list of relays
+	// (locationlists.go) does not, and reads one cache line fewer.
+	p        point
+	numbered *dbPlaces
+	known    bool
+	network  netip.Prefix
 	// db is the database that said so, and place the number of the
 	// location in it plus one (dbPlaces; 0 when not numbered).
 	db    *geoReader
@@ -78,6 +83,14 @@ type location struct {
 	// number is the number of the network among the database's plus one,
 	// when the flat index found it (networkindex.go), else 0.
 	number int32
+}
+
+// point returns where a known location is.
+func (l *location) point() point {
+	if l.numbered != nil {
+		return l.numbered.points[l.place-1].point
+	}
+	return l.p
 }
 
 // lookup returns the location of a. When the database has no coordinates
@@ -89,7 +102,7 @@ func (r *geoReader) lookup(a netip.Addr) location {
 		if number, network, id, ok := pl.networks.find(a); ok {
 			l := location{network: network, db: r, number: number + 1}
 			if id >= 0 {
-				l.p, l.known, l.place = pl.points[id].point, true, id+1
+				l.numbered, l.known, l.place = pl, true, id+1
 			}
 			return l
 		}

@@ -32,26 +32,40 @@ type dbPlaces struct {
 
 // locationLists are the nearest relays of one relay list (a nearIndex)
 // at every location of one database, nearest first, as if all were up:
-// k a location, -1 past the end of a shorter list. Each list starts
-// stride entries after the one before (rowStride), so that no list
-// spans more cache lines than it must.
+// k a location, relay -1 past the end of a shorter list. Each list
+// starts stride entries after the one before (rowStride), so that no
+// list spans more cache lines than it must.
 type locationLists struct {
 	db     *geoReader
 	index  *nearIndex
 	k      int
 	stride int
-	lists  []int32
+	lists  []listEntry
 }
 
+// listEntry is one relay of a location's list: its number in the
+// nearIndex and its distance from the location in whole kilometres. The
+// location is where the database puts every client of it, so the
+// distance is the client's, and an answer walks the list without reading
+// the client's point or computing a distance: one cache line fewer a
+// query.
+type listEntry struct {
+	relay int32
+	km    int32
+}
+
+// entriesPerLine is how many list entries a cache line holds.
+const entriesPerLine = 8
+
 // rowStride is how far apart lists of k entries lie: k rounded up to a
-// power of two up to 16 entries (64 octets, a cache line), and to a
-// multiple of 16 beyond. A large array starts on a page, so each list
-// then starts on a boundary of its own size, and a list of up to 16
-// relays is read in one line, where 7 entries packed side by side (28
-// octets) straddle two lines 3 times in 8.
+// power of two up to entriesPerLine (64 octets, a cache line), and to a
+// multiple of it beyond. A large array starts on a page, so each list
+// then starts on a boundary of its own size, and a list of up to 8
+// relays is read in one line, where 7 entries packed side by side (56
+// octets) straddle two lines 7 times in 8.
 func rowStride(k int) int {
-	if k > 16 {
-		return (k + 15) / 16 * 16
+	if k > entriesPerLine {
+		return (k + entriesPerLine - 1) / entriesPerLine * entriesPerLine
 	}
 	s := 1
 	for s < k {
@@ -67,7 +81,7 @@ const listMargin = 4
 // buildLocationLists computes the lists of ix at every place, k long.
 func buildLocationLists(db *geoReader, ix *nearIndex, places []alignedPoint, k int) *locationLists {
 	stride := rowStride(k)
-	ll := &locationLists{db: db, index: ix, k: k, stride: stride, lists: make([]int32, len(places)*stride)}
+	ll := &locationLists{db: db, index: ix, k: k, stride: stride, lists: make([]listEntry, len(places)*stride)}
 	position := make(map[*relay]int32, len(ix.relays))
 	for i, r := range ix.relays {
 		position[r] = int32(i)
@@ -80,11 +94,11 @@ func buildLocationLists(db *geoReader, ix *nearIndex, places []alignedPoint, k i
 		ranked, _, _ := ix.nearest(&q, k)
 		row := ll.lists[i*stride : i*stride+k]
 		for j := range row {
-			row[j] = -1
+			row[j] = listEntry{relay: -1}
 		}
 		for j, n := range ranked {
 			if _, located := n.relay.location(); located {
-				row[j] = position[n.relay]
+				row[j] = listEntry{relay: position[n.relay], km: int32(n.km)}
 			}
 		}
 	}
@@ -101,15 +115,13 @@ func (ll *locationLists) nearest(q *query, id int32, k int) (ranked []near, home
 	}
 	ix := ll.index
 	row := ll.lists[int(id)*ll.stride : int(id)*ll.stride+ll.k]
-	c := q.loc.p
-	client := [3]float64{c.x, c.y, c.z}
 	asIfAllUp = true
-	full := row[ll.k-1] >= 0 // the list may have been cut short
-	for _, i := range row {
-		if i < 0 || len(ranked) == k {
+	full := row[ll.k-1].relay >= 0 // the list may have been cut short
+	for _, e := range row {
+		if e.relay < 0 || len(ranked) == k {
 			break
 		}
-		r, pl := ix.relays[i], &ix.pl[i]
+		r, pl := ix.relays[e.relay], &ix.pl[e.relay]
 		if home == nil {
 			home = r // the lists leave drained relays out
 		}
@@ -120,7 +132,7 @@ func (ll *locationLists) nearest(q *query, id int32, k int) (ranked []near, home
 		if ranked == nil {
 			ranked = q.nearBuf(k)
 		}
-		ranked = append(ranked, near{r, kmFromChord2(chord2(client, pl.v)), pl})
+		ranked = append(ranked, near{r, float64(e.km), pl})
 	}
 	if len(ranked) < k && full {
 		return nil, nil, false, false

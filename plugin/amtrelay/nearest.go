@@ -33,8 +33,9 @@ type nearIndex struct {
 // scanLimit is the longest list scanned rather than searched in a tree.
 const scanLimit = 32
 
-// near is a relay and its great-circle distance from the client, NaN
-// when the relay has no location, and its place in the list.
+// near is a relay and its great-circle distance from the client in whole
+// kilometres (what distance policies rank by), NaN when the relay has no
+// location, and its place in the list.
 type near struct {
 	relay  *relay
 	km     float64
@@ -99,7 +100,7 @@ func (ix *nearIndex) nearest(q *query, k int) (ranked []near, home *relay, asIfA
 		best = make([]nearEntry, 0, k)
 	}
 	set := nearSet{k: k, best: best, home: -1, homeD2: math.Inf(1), ix: ix, q: q, passed: nearEntry{math.MaxInt, math.Inf(1)}}
-	c := q.loc.p
+	c := q.loc.point()
 	client := [3]float64{c.x, c.y, c.z}
 	if ix.tree == nil {
 		for i := range ix.pl {
@@ -112,7 +113,7 @@ func (ix *nearIndex) nearest(q *query, k int) (ranked []near, home *relay, asIfA
 	}
 	out := q.nearBuf(k)
 	for _, e := range set.best {
-		out = append(out, near{ix.relays[e.i], kmFromChord2(e.d2), &ix.pl[e.i]})
+		out = append(out, near{ix.relays[e.i], math.Round(kmFromChord2(e.d2)), &ix.pl[e.i]})
 	}
 	// Fail-open answers (ignoreHealth) list drained relays too: never the
 	// all-up answer.

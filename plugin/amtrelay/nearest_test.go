@@ -17,7 +17,7 @@ func bruteNearest(q *query, relays []*relay, k int) ([]*relay, *relay) {
 		i  int
 		d2 float64
 	}
-	c := q.loc.p
+	c := q.loc.point()
 	var located []entry
 	for i, r := range relays {
 		if p, ok := r.location(); ok {
@@ -104,7 +104,7 @@ func TestNearIndexMatchesBruteForce(t *testing.T) {
 					if got[i].relay != want[i] {
 						t.Fatalf("n=%d down=%g k=%d: relay %d is %s, want %s", n, down, k, i, got[i].relay.name, want[i].name)
 					}
-					wantKm := q.distanceTo(want[i])
+					wantKm := math.Round(q.distanceTo(want[i]))
 					if !(got[i].km == wantKm || math.IsNaN(got[i].km) && math.IsNaN(wantKm)) {
 						t.Fatalf("relay %s at %g km, want %g", got[i].relay.name, got[i].km, wantKm)
 					}

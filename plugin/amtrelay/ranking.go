@@ -15,7 +15,8 @@ type candidate struct {
 	// was (nearIndex): answers then read its RDATA and count it there,
 	// not in the relay.
 	listed *place
-	// distanceKm from the client, NaN when either location is unknown.
+	// distanceKm from the client, NaN when either location is unknown;
+	// whole kilometres when a nearest-relay search found c (near).
 	distanceKm float64
 	// utilisation is load/capacity, NaN when unknown.
 	utilisation float64
@@ -141,7 +142,7 @@ func (q *query) distanceTo(r *relay) float64 {
 	if !ok {
 		return math.NaN()
 	}
-	return q.loc.p.distanceKm(p)
+	return q.loc.point().distanceKm(p)
 }
 
 // assignPrecedence numbers the chosen candidates by rank: candidates with

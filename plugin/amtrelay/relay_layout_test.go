@@ -1,6 +1,7 @@
 package amtrelay
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"sync/atomic"
 	"testing"
@@ -100,5 +101,28 @@ func TestInlineRDATA(t *testing.T) {
 		if inline := r.tail.n > 0; inline != (len(want)-1 <= rdataTailInline) {
 			t.Errorf("%v: inline %v with %d octets after the precedence", rec, inline, len(want)-1)
 		}
+	}
+}
+
+// TestListRowLine checks that a location's list of relays, at the length
+// an answer of 3 relays takes, is one cache line and starts on one (a
+// large array of lists starts on a page): walking it for an answer reads
+// one line (locationlists.go).
+func TestListRowLine(t *testing.T) {
+	const k = 3 + listMargin
+	if row := uintptr(rowStride(k)) * unsafe.Sizeof(listEntry{}); row != 64 {
+		t.Errorf("a list of %d relays takes %d octets, not 64: a list read in one line reads one", k, row)
+	}
+	places := make([]alignedPoint, 1000)
+	for i := range places {
+		places[i].point, _ = newPoint(float64(i%180)-89, float64(i%360)-179)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ll := buildLocationLists(&geoReader{}, newNearIndex(randomRelays(rng, 40, 0)), places, k)
+	if a := uintptr(unsafe.Pointer(&ll.lists[0])); a%64 != 0 {
+		t.Errorf("lists allocated at %#x, not on a cache line", a)
+	}
+	if ll.stride != entriesPerLine {
+		t.Errorf("lists of %d relays lie %d entries apart, want %d", k, ll.stride, entriesPerLine)
 	}
 }

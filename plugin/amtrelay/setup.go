@@ -110,7 +110,7 @@ func (a *AMTRelay) geoLoaded(db *geoReader) {
 			continue
 		}
 		if l := db.lookup(r.record.Addr); l.known {
-			p := l.p
+			p := l.point()
 			r.geo.Store(&p)
 		} else {
 			r.geo.Store(nil)
