@@ -3,6 +3,7 @@ package amtrelay
 import (
 	"cmp"
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -19,6 +20,15 @@ import (
 // binary-searches the networks that start in the client's bucket: a few
 // reads, mostly cached. gdnsd compiles its database into a map of the same
 // kind.
+//
+// Networks are not spread evenly over the buckets: IPv6 networks crowd
+// into the few /16s the registries allocate from (2001::/16, 2a00::/16,
+// ...), and a binary search over tens of thousands of them is as many
+// dependent reads, most of them cache misses (with a fifth of the clients
+// over IPv6, IPv6 took half of the index's time, by a CPU profile under
+// dnsperf). A crowded bucket is split again (denseBucket): by the bits
+// that follow those its networks all share, into about as many parts as
+// it has networks.
 //
 // The index answers for addresses in a database network. An address in
 // none (the database's "not found", whose network is the empty one around
@@ -41,6 +51,11 @@ type flatNetworks[K uint32 | uint64] struct {
 	// first[b] is the first network starting in bucket b or later; the
 	// networks starting in bucket b are first[b]:first[b+1].
 	first []int32
+	// dense[b] splits bucket b when it holds more than denseBucketSize
+	// networks (zero otherwise; nil when no bucket does): its parts
+	// start at sub[dense[b].off:].
+	dense []denseBucket[K]
+	sub   []int32
 	// nets hold what a lookup needs side by side: the binary search's
 	// last read brings the network's length and location with it, one
 	// cache line where three arrays took three.
@@ -62,6 +77,25 @@ type flatNetwork[K uint32 | uint64] struct {
 
 // bucketBits is how many leading bits pick a bucket.
 const bucketBits = 16
+
+// denseBucketSize is how many networks a bucket holds before it is split:
+// a binary search over up to 16 reads about as many cache lines as the
+// split's two tables.
+const denseBucketSize = 16
+
+// denseBucket splits a crowded bucket. Its networks' keys all start with
+// the same shared bits, prefix; the next bits of a key (up to the key's
+// end) pick one of 1<<bits parts, and the networks starting in part j are
+// sub[off+j]:sub[off+j+1]. A key in the bucket but outside the prefix
+// lies before or after all of its networks: it goes to the first or the
+// last part, whose search then lands on the network before the part, as
+// it must.
+type denseBucket[K uint32 | uint64] struct {
+	prefix K
+	off    int32
+	shared uint8
+	bits   uint8
+}
 
 // newNetworkIndex indexes nets, which are in address order (IPv4 before
 // IPv6), as the database lists them. It returns nil when they are not:
@@ -116,7 +150,53 @@ func buildFlat[K uint32 | uint64](nets []dbNetwork, base int32, size int, key fu
 	for ; b <= 1<<bucketBits; b++ {
 		f.first[b] = int32(len(nets))
 	}
+	f.splitDense()
 	return f
+}
+
+// splitDense splits the buckets of f that hold more than denseBucketSize
+// networks.
+func (f *flatNetworks[K]) splitDense() {
+	for b := range 1 << bucketBits {
+		if b%yieldEvery == 0 {
+			runtime.Gosched()
+		}
+		lo, hi := int(f.first[b]), int(f.first[b+1])
+		n := hi - lo
+		if n <= denseBucketSize {
+			continue
+		}
+		if f.dense == nil {
+			f.dense = make([]denseBucket[K], 1<<bucketBits)
+		}
+		// Keys are in order: the first and last share what all share.
+		shared := bits.LeadingZeros64(uint64(f.nets[lo].start^f.nets[hi-1].start)) - (64 - f.size)
+		parts := min(bits.Len(uint(n)), f.size-shared, maxPartBits)
+		d := denseBucket[K]{prefix: f.nets[lo].start >> (f.size - shared), off: int32(len(f.sub)), shared: uint8(shared), bits: uint8(parts)}
+		i := lo
+		for j := range 1 << parts {
+			for i < hi && d.part(f.nets[i].start, f.size) < j {
+				i++
+			}
+			f.sub = append(f.sub, int32(i))
+		}
+		f.sub = append(f.sub, int32(hi))
+		f.dense[b] = d
+	}
+}
+
+// maxPartBits bounds how many parts a bucket splits into (1<<20).
+const maxPartBits = 20
+
+// part is the part of d that key k, of size bits, falls in.
+func (d *denseBucket[K]) part(k K, size int) int {
+	switch top := k >> (size - int(d.shared)); {
+	case top < d.prefix:
+		return 0
+	case top > d.prefix:
+		return 1<<d.bits - 1
+	}
+	return int((k << d.shared) >> (size - int(d.bits)))
 }
 
 // find returns the network that holds k: its number among all of the
@@ -128,6 +208,11 @@ func (f *flatNetworks[K]) find(k K) (number int32, bits int, location int32, ok 
 	}
 	b := k >> (f.size - bucketBits)
 	lo, hi := int(f.first[b]), int(f.first[b+1])
+	if hi-lo > denseBucketSize {
+		d := &f.dense[b]
+		j := int(d.off) + d.part(k, f.size)
+		lo, hi = int(f.sub[j]), int(f.sub[j+1])
+	}
 	// The last network starting at or before k: in the bucket, or the
 	// last one before it (a network wider than a bucket).
 	i, found := slices.BinarySearchFunc(f.nets[lo:hi], k, func(n flatNetwork[K], k K) int { return cmp.Compare(n.start, k) })

@@ -95,6 +95,12 @@ func TestNetworkIndexAgreesWithTree(t *testing.T) {
 			if pl.networks.usable6 != tc.indexed6 {
 				t.Fatalf("IPv6 indexed: %v, want %v", pl.networks.usable6, tc.indexed6)
 			}
+			if split := pl.networks.v4.dense != nil; !split {
+				t.Error("no IPv4 bucket was split: the test does not reach denseBucket")
+			}
+			if split := pl.networks.v6.dense != nil; tc.indexed6 && tc.producer.IPVersion != 4 && !split {
+				t.Error("no IPv6 bucket was split: the test does not reach denseBucket")
+			}
 			db.places.Store(pl)
 			inDatabase := map[netip.Prefix]bool{}
 			for _, n := range nets {
