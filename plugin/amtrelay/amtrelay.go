@@ -52,7 +52,7 @@ type AMTRelay struct {
 	pos     position
 	// ecsCounted are the ecs_queries_total series counted last, by use
 	// (countECS).
-	ecsCounted [ecsUseCount]atomic.Pointer[querySeries]
+	ecsCounted atomic.Pointer[countBlock]
 }
 
 // Name implements plugin.Handler.

@@ -109,15 +109,14 @@ func TestECSNegativeScopeZero(t *testing.T) {
 }
 
 // TestECSQueriesCounted: each query counts once in ecs_queries_total, by
-// its use of ECS, also when uses alternate (each use caches its own
-// series).
+// its use of ECS, also when uses alternate.
 func TestECSQueriesCounted(t *testing.T) {
 	a := newTestHandler(t, staticCorefile)
-	series := map[string]*querySeries{}
+	k := blockKey{labels: queryLabels{"", ".", ""}}
+	uses := []string{"none", "used", "zero_source", "malformed"}
 	before := map[string]uint64{}
-	for _, use := range []string{"none", "used", "zero_source", "malformed"} {
-		series[use] = ecsQueries.get(seriesKey{labels: queryLabels{"", ".", ""}, a: use})
-		before[use] = series[use].n.Load()
+	for _, use := range uses {
+		before[use] = countOf(ecsQueries, k, use)
 	}
 	withECS := func(bits uint8) *dns.Msg {
 		m := new(dns.Msg).SetQuestion("1.100.51.198.in-addr.arpa.", dns.TypeAMTRELAY)
@@ -133,8 +132,8 @@ func TestECSQueriesCounted(t *testing.T) {
 			t.Fatalf("an IPv4 ECS option of 33 bits: rcode %s, want FORMERR", dns.RcodeToString[rcode])
 		}
 	}
-	for use, c := range series {
-		if got := c.n.Load() - before[use]; got != 3 {
+	for _, use := range uses {
+		if got := countOf(ecsQueries, k, use) - before[use]; got != 3 {
 			t.Errorf("use %s counted %v times, want 3", use, got)
 		}
 	}

@@ -39,9 +39,9 @@ type group struct {
 	// (closest and spill-over; nil until built).
 	scopes atomic.Pointer[scopeTable]
 	lists  atomic.Pointer[locationLists]
-	// noRelayAnswered is the answers_total series of this group's "no
-	// relay" answers counted last (querycounter.go).
-	noRelayAnswered atomic.Pointer[querySeries]
+	// answered is the answers_total block this group counted in last
+	// (querycounter.go).
+	answered atomic.Pointer[countBlock]
 }
 
 // nearest returns up to k relays of the group that q may hand out,

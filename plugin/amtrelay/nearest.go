@@ -44,18 +44,17 @@ type near struct {
 
 // place is one relay of a list: where it is, as a unit vector, and what a
 // search and an answer need to know without reading the relay itself
-// (its down flag, its RDATA, its answers_total series), in one cache
+// (its down flag, its RDATA, its number in answers_total), in one cache
 // line: with 10,000 relays and clients from everywhere, each relay read
 // was a cache miss on top of its place's. TestPlaceLine checks the size.
 type place struct {
 	v    [3]float64
 	down *atomic.Bool
-	// answered is the answers_total series counted last for this relay
-	// from this list (querycounter.go).
-	answered atomic.Pointer[querySeries]
+	answerID int32
 	tail     rdataTail
 	located  bool
 	drained  bool
+	_        [4]byte
 }
 
 // newNearIndex lays out where relays are. Relays at exactly the same
@@ -67,7 +66,7 @@ func newNearIndex(relays []*relay) *nearIndex {
 	for i, r := range relays {
 		p, ok := r.location()
 		pl := &ix.pl[i]
-		pl.v, pl.down, pl.tail, pl.located, pl.drained = [3]float64{p.x, p.y, p.z}, r.down, r.tail, ok, r.drained
+		pl.v, pl.down, pl.answerID, pl.tail, pl.located, pl.drained = [3]float64{p.x, p.y, p.z}, r.down, r.answerID, r.tail, ok, r.drained
 		if !ok {
 			ix.unlocated = append(ix.unlocated, i)
 			continue

@@ -34,14 +34,17 @@ func (c *candidate) tail() *rdataTail {
 	return &c.relay.tail
 }
 
-// countAnswer counts an answer, by its labels and policy, that ranks c
-// first.
-func (c *candidate) countAnswer(l queryLabels, policy string) {
-	last := &c.relay.answered
+// answerID is the number of c's relay in answers_total: its place's, or
+// its own.
+func (c *candidate) answerID() int32 {
+	id := c.relay.answerID
 	if c.listed != nil {
-		last = &c.listed.answered
+		id = c.listed.answerID
 	}
-	answers.count(last, l, policy, &c.relay.name)
+	if id == 0 { // a relay made without newRelay
+		id = answers.valueID(c.relay.name)
+	}
+	return id
 }
 
 // ranking is a policy's answer for one query.
@@ -198,6 +201,9 @@ func (a *AMTRelay) rank(q *query) ranking {
 // noRelayLabel is the relay label of answers with no relay.
 var noRelayLabel = "none"
 
+// noRelayID numbers noRelayLabel in answers_total.
+var noRelayID = answers.valueID(noRelayLabel)
+
 // count is the one place where rankings are counted: fallbacks, clients
 // the GeoIP database could not place, and answers by the relay ranked
 // first ("none" for no relay).
@@ -212,8 +218,8 @@ func (rk *ranking) count(l queryLabels, g *group, cl *client) {
 	switch {
 	case rk.servfail:
 	case len(rk.chosen) > 0:
-		rk.chosen[0].countAnswer(l, policy)
+		answers.count(&g.answered, l, policy, rk.chosen[0].answerID())
 	default:
-		answers.count(&g.noRelayAnswered, l, policy, &noRelayLabel)
+		answers.count(&g.answered, l, policy, noRelayID)
 	}
 }

@@ -80,10 +80,10 @@ func TestOtherTypesDoNotRank(t *testing.T) {
 // as the README says.
 func TestNoRelayCounted(t *testing.T) {
 	a := newTestHandler(t, staticCorefile)
-	c := answers.get(seriesKey{labels: queryLabels{"", ".", ""}, a: "static", b: "none"})
-	before := c.n.Load()
+	k := blockKey{labels: queryLabels{"", ".", ""}, a: "static"}
+	before := countOf(answers, k, "none")
 	serve(t, a, new(dns.Msg).SetQuestion("130.113.0.203.in-addr.arpa.", dns.TypeAMTRELAY))
-	if c.n.Load() != before+1 {
+	if countOf(answers, k, "none") != before+1 {
 		t.Error("the no-relay answer was not counted")
 	}
 }

@@ -37,9 +37,8 @@ type relay struct {
 	// time of the reading before or after it: harmless.
 	loadBits atomic.Uint64
 	loadAt   atomic.Int64
-	// answered is the answers_total series this relay counted last
-	// (querycounter.go).
-	answered atomic.Pointer[querySeries]
+	// answerID numbers the relay's name in answers_total (valueID).
+	answerID int32
 
 	// packed is the relay's AMTRELAY RDATA (record), packed once for
 	// answers; they read it only when tail does not hold it.
@@ -106,7 +105,7 @@ func newRelay(name string, record amtrelayrr.Relay, pos position) (*relay, error
 	if err != nil {
 		return nil, err
 	}
-	r := &relay{name: name, record: record, packed: packed, pos: pos, capacity: 1, weight: 1, down: new(atomic.Bool)}
+	r := &relay{name: name, record: record, packed: packed, pos: pos, capacity: 1, weight: 1, down: new(atomic.Bool), answerID: answers.valueID(name)}
 	r.tail.set(packed)
 	return r, nil
 }

@@ -21,7 +21,7 @@ func TestRelayHotLine(t *testing.T) {
 	}
 	hot := map[string]uintptr{
 		"down": unsafe.Offsetof(r.down) + unsafe.Sizeof(r.down), "drained": unsafe.Offsetof(r.drained) + 1,
-		"tail": unsafe.Offsetof(r.tail) + unsafe.Sizeof(r.tail), "answered": unsafe.Offsetof(r.answered) + unsafe.Sizeof(r.answered),
+		"tail": unsafe.Offsetof(r.tail) + unsafe.Sizeof(r.tail), "answerID": unsafe.Offsetof(r.answerID) + unsafe.Sizeof(r.answerID),
 		"loadAt": unsafe.Offsetof(r.loadAt) + unsafe.Sizeof(r.loadAt),
 	}
 	for name, end := range hot {

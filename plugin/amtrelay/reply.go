@@ -42,7 +42,7 @@ func (a *AMTRelay) countECS(rq *dnsRequest) {
 	if rq.ecs != nil {
 		use = rq.client.ecsUse()
 	}
-	ecsQueries.count(&a.ecsCounted[use], rq.labels, ecsUses[use], nil)
+	ecsQueries.count(&a.ecsCounted, rq.labels, "", ecsUseIDs[use])
 }
 
 // The uses of ECS, as the use label of ecs_queries_total says them.
@@ -55,6 +55,14 @@ const (
 )
 
 var ecsUses = [ecsUseCount]string{ecsUseNone: "none", ecsUseUsed: "used", ecsUseZeroSource: "zero_source", ecsUseMalformed: "malformed"}
+
+// ecsUseIDs are the uses' numbers in ecs_queries_total (valueID).
+var ecsUseIDs = func() (ids [ecsUseCount]int32) {
+	for use, v := range ecsUses {
+		ids[use] = ecsQueries.valueID(v)
+	}
+	return ids
+}()
 
 // ecsScope is the SCOPE PREFIX-LENGTH of a positive answer (RFC 7871
 // §7.2.1): the GeoIP network that decided it when the client's location

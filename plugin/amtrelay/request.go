@@ -69,7 +69,7 @@ func (a *AMTRelay) newRequest(ctx context.Context, rq *dnsRequest, zone string) 
 	if rq.ecs = ecsOption(state.Req); rq.ecs != nil {
 		addr, use, ok := ecsAddr(rq.ecs)
 		if !ok || (a.checkECSLength && !ecsLengthOK(state.Req.IsEdns0(), rq.ecs)) {
-			ecsQueries.count(&a.ecsCounted[ecsUseMalformed], rq.labels, ecsUses[ecsUseMalformed], nil)
+			ecsQueries.count(&a.ecsCounted, rq.labels, "", ecsUseIDs[ecsUseMalformed])
 			return dns.RcodeFormatError
 		}
 		if use {
