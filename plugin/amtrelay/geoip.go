@@ -81,8 +81,12 @@ type location struct {
 	db    *geoReader
 	place int32
 	// number is the number of the network among the database's plus one,
-	// when the flat index found it (networkindex.go), else 0.
-	number int32
+	// when the flat index found it (networkindex.go), else 0; then
+	// scopeBits is the length of the merged prefix that holds the network
+	// in scopes, the table the index holds lengths of (nil for none).
+	number    int32
+	scopeBits uint8
+	scopes    *scopeTable
 }
 
 // point returns where a known location is.
@@ -99,10 +103,10 @@ func (l *location) point() point {
 func (r *geoReader) lookup(a netip.Addr) location {
 	pl := r.places.Load()
 	if pl != nil && pl.networks != nil {
-		if number, network, id, ok := pl.networks.find(a); ok {
-			l := location{network: network, db: r, number: number + 1}
-			if id >= 0 {
-				l.numbered, l.known, l.place = pl, true, id+1
+		if f, ok := pl.networks.find(a); ok {
+			l := location{network: f.network, db: r, number: f.number + 1, scopeBits: f.wide, scopes: pl.networks.scopes}
+			if f.location >= 0 {
+				l.numbered, l.known, l.place = pl, true, f.location+1
 			}
 			return l
 		}

@@ -42,6 +42,10 @@ type networkIndex struct {
 	// a network is longer than that.
 	v6      flatNetworks[uint64]
 	usable6 bool
+	// scopes is the scope table whose merged lengths the networks hold
+	// (flatNetwork.wide), nil for none: set before the index is
+	// published, never after (holdScopes).
+	scopes *scopeTable
 }
 
 // flatNetworks are the networks of one address family, in address order,
@@ -68,10 +72,14 @@ type flatNetworks[K uint32 | uint64] struct {
 }
 
 // flatNetwork is one network: its first address's key, its length, and
-// its location's number (dbPlaces), -1 for none.
+// its location's number (dbPlaces), -1 for none; and, in what would be
+// padding, the length of the merged prefix that holds it in the index's
+// scope table (scopeTable.bits), so that widening the answer's ECS scope
+// reads no other cache line.
 type flatNetwork[K uint32 | uint64] struct {
 	start    K
 	bits     uint8
+	wide     uint8
 	location int32
 }
 
@@ -199,12 +207,11 @@ func (d *denseBucket[K]) part(k K, size int) int {
 	return int((k << d.shared) >> (size - int(d.bits)))
 }
 
-// find returns the network that holds k: its number among all of the
-// database's, its length and its location; ok is false when no network
+// find returns the network that holds k; ok is false when no network
 // does.
-func (f *flatNetworks[K]) find(k K) (number int32, bits int, location int32, ok bool) {
+func (f *flatNetworks[K]) find(k K) (n *flatNetwork[K], number int32, ok bool) {
 	if len(f.nets) == 0 {
-		return 0, 0, 0, false
+		return nil, 0, false
 	}
 	b := k >> (f.size - bucketBits)
 	lo, hi := int(f.first[b]), int(f.first[b+1])
@@ -221,34 +228,60 @@ func (f *flatNetworks[K]) find(k K) (number int32, bits int, location int32, ok 
 	}
 	i += lo - 1
 	if i < 0 {
-		return 0, 0, 0, false
+		return nil, 0, false
 	}
-	n := &f.nets[i]
-	bits = int(n.bits)
+	n = &f.nets[i]
 	// k is in the network when they agree on its first bits.
-	if bits > 0 && (n.start^k)>>(f.size-bits) != 0 {
-		return 0, 0, 0, false
+	if n.bits > 0 && (n.start^k)>>(f.size-int(n.bits)) != 0 {
+		return nil, 0, false
 	}
-	return f.base + int32(i), bits, n.location, true
+	return n, f.base + int32(i), true
 }
 
-// find returns the network of the database that holds a: its number
-// among the database's networks, the prefix, and its location's number
-// (-1 for none). ok is false when the index cannot tell, and the tree
-// must.
-func (ix *networkIndex) find(a netip.Addr) (number int32, network netip.Prefix, location int32, ok bool) {
-	var bits int
+// found is what the index says of an address: the network of the
+// database that holds it, its number among the database's networks, its
+// location's number (-1 for none), and the length of the merged prefix
+// that holds it in the index's scope table.
+type found struct {
+	network  netip.Prefix
+	number   int32
+	location int32
+	wide     uint8
+}
+
+// find returns the network of the database that holds a. ok is false
+// when the index cannot tell, and the tree must.
+func (ix *networkIndex) find(a netip.Addr) (f found, ok bool) {
+	var bits uint8
 	switch {
 	case a.Is4():
 		b := a.As4()
-		number, bits, location, ok = ix.v4.find(binary.BigEndian.Uint32(b[:]))
+		var n *flatNetwork[uint32]
+		if n, f.number, ok = ix.v4.find(binary.BigEndian.Uint32(b[:])); ok {
+			bits, f.location, f.wide = n.bits, n.location, n.wide
+		}
 	case ix.usable6 && !a.Is4In6():
 		b := a.As16()
-		number, bits, location, ok = ix.v6.find(binary.BigEndian.Uint64(b[:8]))
+		var n *flatNetwork[uint64]
+		if n, f.number, ok = ix.v6.find(binary.BigEndian.Uint64(b[:8])); ok {
+			bits, f.location, f.wide = n.bits, n.location, n.wide
+		}
 	}
 	if !ok {
-		return 0, netip.Prefix{}, 0, false
+		return found{}, false
 	}
-	network, _ = a.Prefix(bits)
-	return number, network, location, true
+	f.network, _ = a.Prefix(int(bits))
+	return f, true
+}
+
+// holdScopes writes t's merged lengths (t.bits, by network number) into
+// the networks, before the index is published.
+func (ix *networkIndex) holdScopes(t *scopeTable) {
+	for i := range ix.v4.nets {
+		ix.v4.nets[i].wide = t.bits[ix.v4.base+int32(i)]
+	}
+	for i := range ix.v6.nets {
+		ix.v6.nets[i].wide = t.bits[ix.v6.base+int32(i)]
+	}
+	ix.scopes = t
 }

@@ -124,7 +124,7 @@ func TestNetworkIndexAgreesWithTree(t *testing.T) {
 				if got.known && want.known && got.point() != want.point() {
 					t.Fatalf("%s: index places it at %v, tree at %v", a, got.point(), want.point())
 				}
-				got.number, got.p, got.numbered = 0, want.p, want.numbered
+				got.number, got.p, got.numbered, got.scopeBits, got.scopes = 0, want.p, want.numbered, 0, nil
 				if got != want {
 					t.Fatalf("%s: index says %+v, tree says %+v", a, got, want)
 				}
@@ -174,12 +174,24 @@ func TestMergedBitsAgreeWithSearch(t *testing.T) {
 	table := mergeNetworks(nets, rankings)
 	table.db = db
 	table.bits = mergedBits(nets, table.wide)
+	pl.networks.holdScopes(table)
+	db.places.Store(pl)
+	other := &scopeTable{db: db, wide: table.wide, bits: table.bits}
 	widened := 0
 	for i, n := range nets {
 		byNumber := table.widen(location{network: n.prefix, db: db, number: int32(i + 1)})
 		bySearch := table.widen(location{network: n.prefix, db: db})
 		if byNumber != bySearch {
 			t.Fatalf("%s: widened to %s by number, %s by search", n.prefix, byNumber, bySearch)
+		}
+		// The lookup brings the length the index holds for its table;
+		// another table reads its own.
+		loc := db.lookup(n.prefix.Addr())
+		if loc.scopes != table {
+			t.Fatalf("%s: the lookup did not bring the index's scope length", n.prefix)
+		}
+		if byIndex, byOther := table.widen(loc), other.widen(loc); byIndex != bySearch || byOther != bySearch {
+			t.Fatalf("%s: widened to %s by the index's length, %s by another table, %s by search", n.prefix, byIndex, byOther, bySearch)
 		}
 		if byNumber != n.prefix {
 			widened++

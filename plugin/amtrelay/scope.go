@@ -41,6 +41,13 @@ func (t *scopeTable) widen(loc location) netip.Prefix {
 	if t == nil || !network.IsValid() || loc.db != t.db {
 		return network
 	}
+	if loc.scopes == t {
+		if bits := int(loc.scopeBits); bits < network.Bits() {
+			wide, _ := network.Addr().Prefix(bits)
+			return wide
+		}
+		return network
+	}
 	if loc.number > 0 && int(loc.number) <= len(t.bits) {
 		if bits := int(t.bits[loc.number-1]); bits < network.Bits() {
 			wide, _ := network.Addr().Prefix(bits)
@@ -126,7 +133,9 @@ func (a *AMTRelay) buildScopes(db *geoReader) {
 	}
 	start := time.Now()
 	nets, places := dbNetworks(db)
-	db.places.Store(places)
+	// Stored once the index holds a scope table's lengths: queries read
+	// it without a lock.
+	defer db.places.Store(places)
 	lists := map[string]*locationLists{}
 	tables := map[string]*scopeTable{}
 	for _, g := range wanted {
@@ -147,6 +156,9 @@ func (a *AMTRelay) buildScopes(db *geoReader) {
 			t.db = db
 			t.bits = mergedBits(nets, t.wide)
 			tables[key] = t
+			if places.networks != nil && places.networks.scopes == nil {
+				places.networks.holdScopes(t)
+			}
 		}
 		g.scopes.Store(t)
 	}
