@@ -48,8 +48,8 @@ type near struct {
 // line: with 10,000 relays and clients from everywhere, each relay read
 // was a cache miss on top of its place's. TestPlaceLine checks the size.
 type place struct {
-	v    [3]float64
-	down *atomic.Bool
+	v        [3]float64
+	down     *atomic.Bool
 	answerID int32
 	tail     rdataTail
 	located  bool
