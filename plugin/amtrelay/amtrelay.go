@@ -50,8 +50,8 @@ type AMTRelay struct {
 	health  *healthChecker
 	workers workers
 	pos     position
-	// ecsCounted are the ecs_queries_total series counted last, by use
-	// (countECS).
+	// ecsCounted is the ecs_queries_total block counted in last
+	// (querycounter.go).
 	ecsCounted atomic.Pointer[countBlock]
 }
 

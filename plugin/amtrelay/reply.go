@@ -35,8 +35,8 @@ func (a *AMTRelay) reply(rq *dnsRequest) *dns.Msg {
 	return m
 }
 
-// countECS counts how the query's ECS option was used, in the series the
-// server block counted last for that use (querycounter.go).
+// countECS counts how the query's ECS option was used, through the block
+// the server block counted in last (querycounter.go).
 func (a *AMTRelay) countECS(rq *dnsRequest) {
 	use := ecsUseNone
 	if rq.ecs != nil {
