@@ -37,14 +37,10 @@ func (c *candidate) tail() *rdataTail {
 // answerID is the number of c's relay in answers_total: its place's, or
 // its own.
 func (c *candidate) answerID() int32 {
-	id := c.relay.answerID
 	if c.listed != nil {
-		id = c.listed.answerID
+		return c.listed.answerID
 	}
-	if id == 0 { // a relay made without newRelay
-		id = answers.valueID(c.relay.name)
-	}
-	return id
+	return c.relay.answerID
 }
 
 // ranking is a policy's answer for one query.

@@ -41,15 +41,17 @@ func (t *scopeTable) widen(loc location) netip.Prefix {
 	if t == nil || !network.IsValid() || loc.db != t.db {
 		return network
 	}
-	if loc.scopes == t {
-		if bits := int(loc.scopeBits); bits < network.Bits() {
-			wide, _ := network.Addr().Prefix(bits)
-			return wide
-		}
-		return network
+	// The merged length: from the index's entry when it holds t's,
+	// else by network number, else by search (below).
+	bits := -1
+	switch {
+	case loc.scopes == t:
+		bits = int(loc.scopeBits)
+	case loc.number > 0 && int(loc.number) <= len(t.bits):
+		bits = int(t.bits[loc.number-1])
 	}
-	if loc.number > 0 && int(loc.number) <= len(t.bits) {
-		if bits := int(t.bits[loc.number-1]); bits < network.Bits() {
+	if bits >= 0 {
+		if bits < network.Bits() {
 			wide, _ := network.Addr().Prefix(bits)
 			return wide
 		}
