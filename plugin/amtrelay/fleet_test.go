@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +26,7 @@ import (
 // view says why the own probes decide.
 func TestJudgeFleet(t *testing.T) {
 	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	ra, rb, rc, rd := &relay{name: "a", down: new(atomic.Bool)}, &relay{name: "b", down: new(atomic.Bool)}, &relay{name: "c", down: new(atomic.Bool)}, &relay{name: "d", down: new(atomic.Bool)}
+	ra, rb, rc, rd := &relay{name: "a", down: newDownFlag()}, &relay{name: "b", down: newDownFlag()}, &relay{name: "c", down: newDownFlag()}, &relay{name: "d", down: newDownFlag()}
 	idx := newRelayIndex([]*relay{ra, rb, rc, rd})
 	cfg := fleetConfig{quorum: 0.5, maxAge: 10 * time.Second}
 	s := func(relay, instance string, v float64, age time.Duration) sample {

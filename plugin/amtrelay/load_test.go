@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -135,7 +134,7 @@ func TestScrapeUnreachableFallsBackToDistance(t *testing.T) {
 func TestLoadReadingAge(t *testing.T) {
 	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	const maxAge = 4 * time.Second
-	r := &relay{name: "r", capacity: 100, down: new(atomic.Bool)}
+	r := &relay{name: "r", capacity: 100, down: newDownFlag()}
 	if u := r.utilisation(at, maxAge); !math.IsNaN(u) {
 		t.Errorf("no reading yet: %v, want unknown", u)
 	}

@@ -121,18 +121,18 @@ func (ll *locationLists) nearest(q *query, id int32, k int) (ranked []near, home
 		if e.relay < 0 || len(ranked) == k {
 			break
 		}
-		r, pl := ix.relays[e.relay], &ix.pl[e.relay]
+		pl := &ix.pl[e.relay]
 		if home == nil {
-			home = r // the lists leave drained relays out
+			home = pl.relay // the lists leave drained relays out
 		}
-		if !q.eligibleAs(r, pl.drained, pl.down) {
+		if !q.eligibleAs(pl.relay, pl.drained, pl.down) {
 			asIfAllUp = false
 			continue
 		}
 		if ranked == nil {
 			ranked = q.nearBuf(k)
 		}
-		ranked = append(ranked, near{r, float64(e.km), pl})
+		ranked = append(ranked, near{pl.relay, float64(e.km), pl})
 	}
 	if len(ranked) < k && full {
 		return nil, nil, false, false
@@ -144,9 +144,9 @@ func (ll *locationLists) nearest(q *query, id int32, k int) (ranked []near, home
 			if len(ranked) == k {
 				break
 			}
-			r, pl := ix.relays[i], &ix.pl[i]
-			if q.eligibleAs(r, pl.drained, pl.down) {
-				ranked = append(ranked, near{r, math.NaN(), pl})
+			pl := &ix.pl[i]
+			if q.eligibleAs(pl.relay, pl.drained, pl.down) {
+				ranked = append(ranked, near{pl.relay, math.NaN(), pl})
 			} else if !pl.drained {
 				asIfAllUp = false
 			}

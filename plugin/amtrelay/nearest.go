@@ -2,7 +2,6 @@ package amtrelay
 
 import (
 	"math"
-	"sync/atomic"
 
 	"gonum.org/v1/gonum/spatial/kdtree"
 )
@@ -22,8 +21,10 @@ import (
 // instead: for them a scan is faster than a tree.
 type nearIndex struct {
 	relays []*relay
-	// pl is where each relay is, in list order.
+	// pl is what answers read of each relay, in list order; v is where
+	// each relay is, as a unit vector (zero without a location).
 	pl []place
+	v  [][3]float64
 	// tree holds the sites; nil when the list is scanned.
 	tree *kdtree.Tree
 	// unlocated are the indices of relays with no location, in order.
@@ -42,38 +43,40 @@ type near struct {
 	listed *place
 }
 
-// place is one relay of a list: where it is, as a unit vector, and what a
-// search and an answer need to know without reading the relay itself
-// (its down flag, its RDATA, its number in answers_total), in one cache
-// line: with 10,000 relays and clients from everywhere, each relay read
-// was a cache miss on top of its place's. TestPlaceLine checks the size.
+// place is one relay of a list: what a search and an answer need to know
+// without reading the relay itself (its down flag, its RDATA, its number
+// in answers_total) and the relay, in one cache line: with 10,000 relays
+// and clients from everywhere, each relay read was a cache miss on top of
+// its place's, and so was each read of the list's array of relays. Where
+// the relay is lies in the index's v: only searches read it, and answers
+// from a location's list do not. TestPlaceLine checks the size.
 type place struct {
-	v        [3]float64
-	down     *atomic.Bool
+	relay    *relay
+	down     downFlag
 	answerID int32
 	tail     rdataTail
 	located  bool
 	drained  bool
-	_        [4]byte
+	_        [8]byte
 }
 
 // newNearIndex lays out where relays are. Relays at exactly the same
 // point share a site, so ties between them keep list order.
 func newNearIndex(relays []*relay) *nearIndex {
-	ix := &nearIndex{relays: relays, pl: make([]place, len(relays))}
+	ix := &nearIndex{relays: relays, pl: make([]place, len(relays)), v: make([][3]float64, len(relays))}
 	bySite := map[[3]float64]*site{}
 	var sites siteList
 	for i, r := range relays {
 		p, ok := r.location()
-		pl := &ix.pl[i]
-		pl.v, pl.down, pl.answerID, pl.tail, pl.located, pl.drained = [3]float64{p.x, p.y, p.z}, r.down, r.answerID, r.tail, ok, r.drained
+		ix.pl[i] = place{relay: r, down: r.down, answerID: r.answerID, tail: r.tail, located: ok, drained: r.drained}
 		if !ok {
 			ix.unlocated = append(ix.unlocated, i)
 			continue
 		}
-		s := bySite[ix.pl[i].v]
+		ix.v[i] = [3]float64{p.x, p.y, p.z}
+		s := bySite[ix.v[i]]
 		if s == nil {
-			s = &site{v: ix.pl[i].v}
+			s = &site{v: ix.v[i]}
 			bySite[s.v] = s
 			sites = append(sites, s)
 		}
@@ -104,7 +107,7 @@ func (ix *nearIndex) nearest(q *query, k int) (ranked []near, home *relay, asIfA
 	if ix.tree == nil {
 		for i := range ix.pl {
 			if ix.pl[i].located {
-				set.offer(i, chord2(client, ix.pl[i].v))
+				set.offer(i, chord2(client, ix.v[i]))
 			}
 		}
 	} else {
@@ -112,7 +115,7 @@ func (ix *nearIndex) nearest(q *query, k int) (ranked []near, home *relay, asIfA
 	}
 	out := q.nearBuf(k)
 	for _, e := range set.best {
-		out = append(out, near{ix.relays[e.i], math.Round(kmFromChord2(e.d2)), &ix.pl[e.i]})
+		out = append(out, near{ix.pl[e.i].relay, math.Round(kmFromChord2(e.d2)), &ix.pl[e.i]})
 	}
 	// Fail-open answers (ignoreHealth) list drained relays too: never the
 	// all-up answer.
@@ -121,9 +124,9 @@ func (ix *nearIndex) nearest(q *query, k int) (ranked []near, home *relay, asIfA
 		if len(out) == k {
 			break
 		}
-		r, pl := ix.relays[i], &ix.pl[i]
-		if q.eligibleAs(r, pl.drained, pl.down) {
-			out = append(out, near{r, math.NaN(), pl})
+		pl := &ix.pl[i]
+		if q.eligibleAs(pl.relay, pl.drained, pl.down) {
+			out = append(out, near{pl.relay, math.NaN(), pl})
 		} else if !pl.drained {
 			asIfAllUp = false
 		}
@@ -173,7 +176,7 @@ func (s *nearSet) offer(i int, d2 float64) {
 	if s.k == 0 || (len(s.best) == s.k && !e.before(s.best[s.k-1])) {
 		return
 	}
-	if pl := &s.ix.pl[i]; !s.q.eligibleAs(s.ix.relays[i], pl.drained, pl.down) {
+	if pl := &s.ix.pl[i]; !s.q.eligibleAs(pl.relay, pl.drained, pl.down) {
 		if !pl.drained && e.before(s.passed) {
 			s.passed = e
 		}

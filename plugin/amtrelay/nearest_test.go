@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sync/atomic"
 	"testing"
 )
 
@@ -50,7 +49,7 @@ func randomRelays(rng *rand.Rand, n int, downShare float64) []*relay {
 	var sites []point
 	relays := make([]*relay, n)
 	for i := range relays {
-		r := &relay{name: fmt.Sprintf("r%d", i), drained: rng.IntN(20) == 0, down: new(atomic.Bool)}
+		r := &relay{name: fmt.Sprintf("r%d", i), drained: rng.IntN(20) == 0, down: newDownFlag()}
 		switch {
 		case rng.IntN(25) == 0: // no location
 		case len(sites) > 0 && rng.IntN(8) == 0: // at an earlier relay's point

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,7 +60,7 @@ func TestAlignedPrometheusQueries(t *testing.T) {
 	url, _ := testenv.StartPrometheus(t, strings.TrimPrefix(e.URL(), "http://"))
 
 	const interval = 2 * time.Second
-	ra := &relay{name: "a", capacity: 1, down: new(atomic.Bool)}
+	ra := &relay{name: "a", capacity: 1, down: newDownFlag()}
 	src := func() *promSource {
 		s, err := newPromSource(url, "amt_relay_load")
 		if err != nil {

@@ -3,7 +3,6 @@ package amtrelay
 import (
 	"math"
 	"net/netip"
-	"sync/atomic"
 	"time"
 )
 
@@ -125,7 +124,7 @@ func (q *query) eligible(r *relay) bool { return q.eligibleAs(r, r.drained, r.do
 
 // eligibleAs is eligible for r, drained or not, with the down flag down:
 // what a list of relays (place) holds of r, so that it need not read r.
-func (q *query) eligibleAs(r *relay, drained bool, down *atomic.Bool) bool {
+func (q *query) eligibleAs(r *relay, drained bool, down downFlag) bool {
 	return q.ignoreHealth || (q.assumeUp && !drained) || (relayEligible(drained, down) && q.group.reaches(r))
 }
 

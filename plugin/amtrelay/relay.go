@@ -21,24 +21,24 @@ import (
 type relay struct {
 	// down is set by the health checker: from the fleet's view, or this
 	// instance's own probes (health.go); judged once it first decided.
-	// The flag lies outside the relay, among the other relays' of its
-	// server block (packDownFlags), so that a list of relays (nearIndex)
-	// reads it without reading the relay.
-	down    *atomic.Bool
+	// The flag is a bit outside the relay, beside the other relays' of
+	// its server block (downflag.go), so that a list of relays
+	// (nearIndex) reads it without reading the relay.
+	down    downFlag
 	judged  atomic.Bool
 	drained bool
 	// tail is the RDATA after the precedence octet (RFC 8777 §4.2), for
 	// answers packed as bytes, when it fits: a relay address of either
 	// family, or a short name. Otherwise tail.n is 0 and packed has it.
 	tail rdataTail
+	// answerID numbers the relay's name in answers_total (valueID).
+	answerID int32
 	// loadBits and loadAt hold the last load reading (a float64's bits,
 	// and its time in Unix nanoseconds; 0 for none, staticLoad for a
 	// Corefile value that never ages). A reader may see a value with the
 	// time of the reading before or after it: harmless.
 	loadBits atomic.Uint64
 	loadAt   atomic.Int64
-	// answerID numbers the relay's name in answers_total (valueID).
-	answerID int32
 
 	// packed is the relay's AMTRELAY RDATA (record), packed once for
 	// answers; they read it only when tail does not hold it.
@@ -105,7 +105,7 @@ func newRelay(name string, record amtrelayrr.Relay, pos position) (*relay, error
 	if err != nil {
 		return nil, err
 	}
-	r := &relay{name: name, record: record, packed: packed, pos: pos, capacity: 1, weight: 1, down: new(atomic.Bool), answerID: answers.valueID(name)}
+	r := &relay{name: name, record: record, packed: packed, pos: pos, capacity: 1, weight: 1, down: newDownFlag(), answerID: answers.valueID(name)}
 	r.tail.set(packed)
 	return r, nil
 }
@@ -149,18 +149,6 @@ func (r *relay) appendRDATA(b []byte, tail *rdataTail, precedence uint8) []byte 
 	return r.packed.AppendRDATA(b, precedence)
 }
 
-// packDownFlags moves the down flags of a server block's relays into one
-// array, before anything reads them concurrently: 4 octets a relay, side
-// by side, so that 10,000 relays' flags take 40 kB, which stay in the
-// CPU's caches where 10,000 relays (320 octets each) do not.
-func packDownFlags(relays []*relay) {
-	flags := make([]atomic.Bool, len(relays))
-	for i, r := range relays {
-		flags[i].Store(r.down.Load())
-		r.down = &flags[i]
-	}
-}
-
 // location returns where the relay is: configured, or from the GeoIP
 // database.
 func (r *relay) location() (point, bool) {
@@ -186,7 +174,7 @@ func (r *relay) eligible() bool { return relayEligible(r.drained, r.down) }
 
 // relayEligible reports whether a relay drained or not, with the down
 // flag down, may be handed to new clients.
-func relayEligible(drained bool, down *atomic.Bool) bool { return !drained && !down.Load() }
+func relayEligible(drained bool, down downFlag) bool { return !drained && !down.Load() }
 
 // utilisation is load/capacity, or NaN when the load is unknown or older
 // than maxAge (0: no limit).

@@ -3,6 +3,7 @@ package amtrelay
 import (
 	"math/rand/v2"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"unsafe"
@@ -61,8 +62,11 @@ func TestPlaceLine(t *testing.T) {
 	if !relays[3].down.Load() || relays[4].down.Load() {
 		t.Error("packing the down flags lost a relay's state")
 	}
-	if d := uintptr(unsafe.Pointer(relays[2].down)) - uintptr(unsafe.Pointer(relays[1].down)); d != unsafe.Sizeof(atomic.Bool{}) {
-		t.Errorf("packed down flags lie %d octets apart, not side by side", d)
+	if relays[1].down.word != relays[2].down.word || relays[1].down.mask == relays[2].down.mask {
+		t.Error("neighbouring relays' down flags are not bits of one word")
+	}
+	if d := uintptr(unsafe.Pointer(relays[32].down.word)) - uintptr(unsafe.Pointer(relays[0].down.word)); d != unsafe.Sizeof(atomic.Uint32{}) {
+		t.Errorf("the words of packed down flags lie %d octets apart, not side by side", d)
 	}
 	relays[3].down.Store(false)
 	ix := newNearIndex(relays)
@@ -124,5 +128,33 @@ func TestListRowLine(t *testing.T) {
 	}
 	if ll.stride != entriesPerLine {
 		t.Errorf("lists of %d relays lie %d entries apart, want %d", k, ll.stride, entriesPerLine)
+	}
+}
+
+// TestDownFlagsShareWords sets and clears the flags of the relays sharing
+// words from concurrent goroutines, as health checks do: no flag's
+// change may be lost or touch another's (under -race too).
+func TestDownFlagsShareWords(t *testing.T) {
+	relays := make([]*relay, 70)
+	for i := range relays {
+		relays[i] = &relay{down: newDownFlag()}
+	}
+	packDownFlags(relays)
+	var wg sync.WaitGroup
+	for i, r := range relays {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range 1000 {
+				r.down.Store(n%2 == 0)
+			}
+			r.down.Store(i%3 == 0) // the final state
+		}()
+	}
+	wg.Wait()
+	for i, r := range relays {
+		if r.down.Load() != (i%3 == 0) {
+			t.Errorf("relay %d down %v, want %v", i, r.down.Load(), i%3 == 0)
+		}
 	}
 }
