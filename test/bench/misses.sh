@@ -36,7 +36,7 @@ for relays in "${counts[@]}"; do
     --I1=32768,8,64 --D1=32768,8,64 --LL=$ll,16,64 --callgrind-out-file="$tmp/cg.out" \
     --toggle-collect='github.com/amtrelay/amtrelay/plugin/amtrelay.benchLoop' \
     "$tmp/amtrelay.test" -test.run XXX -test.cpu 1 -test.benchtime "${n}x" \
-    -test.bench "BenchmarkServeDNSManySubnets/^relays=$relays\$/^write=bytes\$" >/dev/null 2>&1
+    -test.bench "BenchmarkServeDNSManySubnets/^relays=$relays\$/^subnets=many\$/^write=bytes\$" >/dev/null 2>&1
   # Events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw, each total followed by
   # its share; -benchtime Nx runs the loop once with b.N=1, then b.N=N.
   callgrind_annotate "$tmp/cg.out" 2>/dev/null | grep 'PROGRAM TOTALS' | tr -d , |

@@ -94,7 +94,7 @@ func TestPlotNamesEachSeries(t *testing.T) {
 // TestAllocsTarget: the allocations target is judged from the plugin's
 // benchmark output.
 func TestAllocsTarget(t *testing.T) {
-	out := "goos: linux\nBenchmarkServeDNSManySubnets/relays=10000/write=bytes-2   \t   20000\t      4212 ns/op\t     176 B/op\t       2 allocs/op\nPASS\n"
+	out := "goos: linux\nBenchmarkServeDNSManySubnets/relays=10000/subnets=many/write=bytes-2   \t   20000\t      4212 ns/op\t     176 B/op\t       2 allocs/op\nPASS\n"
 	for _, tc := range []struct {
 		out  string
 		want string
@@ -114,7 +114,9 @@ func TestAllocsTarget(t *testing.T) {
 			}
 		}
 	}
-	if _, err := parseAllocs("BenchmarkServeDNSManySubnets/relays=10/write=bytes-2 100 5 ns/op 0 B/op 0 allocs/op\n"); err == nil {
-		t.Error("read the allocations of another benchmark")
+	for _, other := range []string{"relays=10/subnets=many/write=bytes-2", "relays=10000/subnets=many/write=bytes-after-syscall-2", "relays=10000/subnets=one/write=bytes-2"} {
+		if _, err := parseAllocs("BenchmarkServeDNSManySubnets/" + other + " 100 5 ns/op 0 B/op 0 allocs/op\n"); err == nil {
+			t.Errorf("read the allocations of another benchmark, %s", other)
+		}
 	}
 }
