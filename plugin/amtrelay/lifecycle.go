@@ -39,6 +39,10 @@ func remember(c *caddy.Controller, a *AMTRelay) {
 		h = &instanceHandlers{}
 		c.Set(handlersKey{}, h)
 		c.OnRestartFailed(countFailedReload)
+		// A reload of this instance runs boosted (reloadboost.go).
+		c.OnRestart(boost.begin)
+		c.OnRestartFailed(boost.end)
+		c.OnShutdown(boost.end)
 	}
 	h.mu.Lock()
 	h.list = append(h.list, a)

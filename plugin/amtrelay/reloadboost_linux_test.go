@@ -1,0 +1,58 @@
+package amtrelay
+
+import (
+	"os"
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// threadNice is the calling thread's nice value.
+func threadNice(t *testing.T) int {
+	t.Helper()
+	prio, err := unix.Getpriority(unix.PRIO_PROCESS, unix.Gettid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 20 - prio
+}
+
+// TestReloadBoost: while a reload runs the process has one P more and the
+// reloading thread runs at nice 19; a second begin changes nothing; end
+// puts both back, and a second end does nothing.
+func TestReloadBoost(t *testing.T) {
+	runtime.LockOSThread() // the thread whose nice value is read
+	defer runtime.UnlockOSThread()
+	procs, nice := runtime.GOMAXPROCS(0), threadNice(t)
+	if nice >= reloadNice {
+		t.Skipf("this thread already runs at nice %d", nice)
+	}
+	var b reloadBoost
+	if err := b.end(); err != nil || runtime.GOMAXPROCS(0) != procs || threadNice(t) != nice {
+		t.Fatalf("end without begin changed something: %v, GOMAXPROCS %d, nice %d", err, runtime.GOMAXPROCS(0), threadNice(t))
+	}
+	for range 2 {
+		if err := b.begin(); err != nil {
+			t.Fatal(err)
+		}
+		if got := runtime.GOMAXPROCS(0); got != procs+reloadExtraPs {
+			t.Errorf("GOMAXPROCS %d during a reload, want %d", got, procs+reloadExtraPs)
+		}
+		if got := threadNice(t); got != reloadNice {
+			t.Errorf("the reloading thread runs at nice %d, want %d", got, reloadNice)
+		}
+	}
+	for range 2 {
+		if err := b.end(); err != nil {
+			t.Fatal(err)
+		}
+		if got := runtime.GOMAXPROCS(0); got != procs {
+			t.Errorf("GOMAXPROCS %d after the reload, want %d", got, procs)
+		}
+	}
+	// Raising a thread's priority back takes CAP_SYS_NICE (or RLIMIT_NICE).
+	if got := threadNice(t); got != nice && os.Geteuid() == 0 {
+		t.Errorf("nice %d after the reload, want %d back", got, nice)
+	}
+}
