@@ -145,5 +145,7 @@ const readmeMethod = `
   way with a Corefile as large (*whoami* behind a 60,000-line *hosts* block, as many tokens as
   10,000 relays; the entries' TTL changes): what reading such a Corefile costs the framework itself.
   On one CPU the Go scheduler has one P, polls the network only when it is idle or every 10 ms,
-  and caddy parses the Corefile without blocking: queries that arrive meanwhile wait.
+  and caddy parses the Corefile without blocking: queries that arrive meanwhile wait. The plugin
+  gives a reload one P more and runs it at nice 19 (` + "`plugin/amtrelay/reloadboost.go`" + `); stock
+  CoreDNS has neither.
 `
