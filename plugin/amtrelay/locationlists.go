@@ -28,7 +28,13 @@ type dbPlaces struct {
 	// search tree (networkindex.go); nil when the database's networks
 	// could not be indexed.
 	networks *networkIndex
+	size     dbPlacesSize
 }
+
+// dbPlacesSize is how many networks, locations and data records a
+// database has: what a later dbNetworks of the same database sizes its
+// tables by.
+type dbPlacesSize struct{ networks, points, records int }
 
 // locationLists are the nearest relays of one relay list (a nearIndex)
 // at every location of one database, nearest first, as if all were up:
@@ -86,11 +92,12 @@ func buildLocationLists(db *geoReader, ix *nearIndex, places []alignedPoint, k i
 	for i, r := range ix.relays {
 		position[r] = int32(i)
 	}
+	var room scratch // what each ranking returns, used before the next
 	for i, p := range places {
 		if i%yieldEvery == 0 {
 			runtime.Gosched()
 		}
-		q := query{loc: location{known: true, p: p.point}, assumeUp: true}
+		q := query{loc: location{known: true, p: p.point}, assumeUp: true, scratch: &room}
 		ranked, _, _ := ix.nearest(&q, k)
 		row := ll.lists[i*stride : i*stride+k]
 		for j := range row {

@@ -82,10 +82,17 @@ type dbNetwork struct {
 // thousand records) is decoded once. The loop yields now and then
 // (yieldEvery).
 func dbNetworks(db *geoReader) ([]dbNetwork, *dbPlaces) {
-	var nets []dbNetwork
-	var places []alignedPoint
-	ids := map[point]int32{}
-	byRecord := map[uintptr]int32{}
+	// A database built before (a reload that shares it) tells the sizes:
+	// growing them by appending was half of a reload's garbage, which the
+	// collector marks while the old configuration answers.
+	var size dbPlacesSize
+	if pl := db.places.Load(); pl != nil {
+		size = pl.size
+	}
+	nets := make([]dbNetwork, 0, size.networks)
+	places := make([]alignedPoint, 0, size.points)
+	ids := make(map[point]int32, size.points)
+	byRecord := make(map[uintptr]int32, size.records)
 	for res := range db.mmdb.Networks() {
 		if res.Err() != nil {
 			continue
@@ -115,7 +122,8 @@ func dbNetworks(db *geoReader) ([]dbNetwork, *dbPlaces) {
 		byRecord[res.Offset()] = n.location
 		nets = append(nets, n)
 	}
-	return nets, &dbPlaces{byRecord: byRecord, points: places, networks: newNetworkIndex(nets)}
+	size = dbPlacesSize{networks: len(nets), points: len(places), records: len(byRecord)}
+	return nets, &dbPlaces{byRecord: byRecord, points: places, networks: newNetworkIndex(nets), size: size}
 }
 
 // buildScopes numbers the database's locations, then builds the nearest
@@ -201,12 +209,14 @@ func rankingIDs(g *group, places []alignedPoint) []int32 {
 	ids := make([]int32, len(places))
 	seen := map[string]int32{}
 	var key []byte
+	var room scratch // what each ranking returns, used before the next
+	q := new(query)  // one for all: a query passed to a policy escapes
 	for i, p := range places {
 		if i%yieldEvery == 0 {
 			runtime.Gosched()
 		}
-		q := query{group: g, loc: location{known: true, p: p.point}, assumeUp: true}
-		rk := g.policy.rank(&q)
+		*q = query{group: g, loc: location{known: true, p: p.point}, assumeUp: true, scratch: &room}
+		rk := g.policy.rank(q)
 		key = key[:0]
 		for _, c := range rk.chosen {
 			key = append(key, byte(index[c.relay]>>16), byte(index[c.relay]>>8), byte(index[c.relay]), c.precedence)
