@@ -38,7 +38,7 @@ func threadNice() int {
 }
 
 // TestReloadsPutBackProcsAndPriority: a reload runs with one P more and
-// at nice 19 (plugin/amtrelay/reloadboost.go), as a plugin set up during
+// at a lower priority (plugin/amtrelay/reloadboost.go), as a plugin set up during
 // it sees; after a reload that started and after one that failed,
 // GOMAXPROCS and the reloading thread's nice value are what they were.
 func TestReloadsPutBackProcsAndPriority(t *testing.T) {
@@ -67,8 +67,8 @@ func TestReloadsPutBackProcsAndPriority(t *testing.T) {
 	if inst, err = inst.Restart(ctest.NewInput(drained)); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
-	if reloadProbe.procs != procs+1 || reloadProbe.nice != 19 {
-		t.Errorf("during the reload: GOMAXPROCS %d, nice %d; want %d and 19", reloadProbe.procs, reloadProbe.nice, procs+1)
+	if reloadProbe.procs != procs+1 || reloadProbe.nice <= before {
+		t.Errorf("during the reload: GOMAXPROCS %d, nice %d; want %d and above %d", reloadProbe.procs, reloadProbe.nice, procs+1, before)
 	}
 	check("a reload")
 	busy, err := net.ListenPacket("udp", "127.0.0.1:0")

@@ -3,6 +3,7 @@ package amtrelay
 import (
 	"runtime"
 	"sync"
+	"time"
 )
 
 // A reload computes in the goroutine that calls caddy's Restart: caddy
@@ -15,9 +16,11 @@ import (
 // ms or more (test/bench, the reload scenario). So while a reload runs,
 // reloadBoost gives the process one more P, so that one can poll the
 // network and answer while another computes, and lowers the reloading
-// thread's priority (nice 19, Linux), so that the kernel gives the CPU to
+// thread's priority (nice 10, Linux), so that the kernel gives the CPU to
 // the thread that answers whenever it has work. Both are put back when
-// the reload ends, started or failed.
+// the reload ends, started or failed, and the priority after
+// reloadNiceFor at the latest: a server near saturation leaves a thread
+// at nice 10 a tenth of the CPU, and a reload must still end.
 //
 // caddy runs the old instance's OnRestart callbacks, the new instance's
 // setup, and then the old instance's OnShutdown callbacks (on success) or
@@ -28,10 +31,16 @@ type reloadBoost struct {
 	active bool
 	// procs is GOMAXPROCS before the reload.
 	procs int
-	// restore puts the thread's priority back; nil when it was not
-	// changed.
+	// restore puts the thread's priority back, once, and reports
+	// whether it could; nil when it was not changed. timer calls it
+	// after niceFor (reloadNiceFor when zero).
 	restore func() bool
+	timer   *time.Timer
+	niceFor time.Duration
 }
+
+// reloadNiceFor is how long a reload runs at the lower priority at most.
+const reloadNiceFor = 5 * time.Second
 
 // reloadExtraPs is how many Ps a reload adds. Two and three were
 // measured worse on one CPU (test/bench/README.md): queries then run on
@@ -53,7 +62,21 @@ func (b *reloadBoost) begin() error {
 	b.procs = runtime.GOMAXPROCS(0)
 	runtime.GOMAXPROCS(b.procs + reloadExtraPs)
 	runtime.LockOSThread()
-	b.restore = lowerThreadPriority()
+	b.restore = nil
+	if restore := lowerThreadPriority(); restore != nil {
+		var once sync.Once
+		var ok bool
+		restore := func() bool {
+			once.Do(func() { ok = restore() })
+			return ok
+		}
+		b.restore = restore
+		d := b.niceFor
+		if d == 0 {
+			d = reloadNiceFor
+		}
+		b.timer = time.AfterFunc(d, func() { restore() })
+	}
 	return nil
 }
 
@@ -70,6 +93,10 @@ func (b *reloadBoost) end() error {
 	}
 	b.active = false
 	runtime.GOMAXPROCS(b.procs)
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
 	if b.restore == nil || b.restore() {
 		runtime.UnlockOSThread()
 	}

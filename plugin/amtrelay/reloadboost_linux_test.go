@@ -4,6 +4,9 @@ import (
 	"os"
 	"runtime"
 	"testing"
+	"time"
+
+	"github.com/amtrelay/amtrelay/internal/testenv"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,5 +57,36 @@ func TestReloadBoost(t *testing.T) {
 	// Raising a thread's priority back takes CAP_SYS_NICE (or RLIMIT_NICE).
 	if got := threadNice(t); got != nice && os.Geteuid() == 0 {
 		t.Errorf("nice %d after the reload, want %d back", got, nice)
+	}
+}
+
+// TestReloadBoostPriorityEnds: a reload that runs longer than niceFor
+// (one near saturation, where a thread at the lower priority gets little
+// of the CPU) gets its priority back then, and keeps its P until it ends.
+func TestReloadBoostPriorityEnds(t *testing.T) {
+	testenv.RequireRoot(t) // raising a thread's priority back takes CAP_SYS_NICE
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	procs, nice := runtime.GOMAXPROCS(0), threadNice(t)
+	b := reloadBoost{niceFor: 10 * time.Millisecond}
+	if err := b.begin(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.end()
+	deadline := time.Now().Add(20 * time.Second)
+	for threadNice(t) != nice {
+		if time.Now().After(deadline) {
+			t.Fatalf("nice %d 20 s into a reload whose priority ends after 10 ms, want %d back", threadNice(t), nice)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := runtime.GOMAXPROCS(0); got != procs+reloadExtraPs {
+		t.Errorf("GOMAXPROCS %d once the priority is back, want %d until the reload ends", got, procs+reloadExtraPs)
+	}
+	if err := b.end(); err != nil {
+		t.Fatal(err)
+	}
+	if got, n := runtime.GOMAXPROCS(0), threadNice(t); got != procs || n != nice {
+		t.Errorf("after the reload: GOMAXPROCS %d, nice %d; want %d and %d", got, n, procs, nice)
 	}
 }
