@@ -22,7 +22,7 @@ func threadNice(t *testing.T) int {
 }
 
 // TestReloadBoost: while a reload runs the process has one P more and the
-// reloading thread runs at nice 19; a second begin changes nothing; end
+// reloading thread runs at nice 19 (as root: see TestMayRaiseTo); a second begin changes nothing; end
 // puts both back, and a second end does nothing.
 func TestReloadBoost(t *testing.T) {
 	runtime.LockOSThread() // the thread whose nice value is read
@@ -30,6 +30,11 @@ func TestReloadBoost(t *testing.T) {
 	procs, nice := runtime.GOMAXPROCS(0), threadNice(t)
 	if nice >= reloadNice {
 		t.Skipf("this thread already runs at nice %d", nice)
+	}
+	// Only where the priority can be raised back is it lowered.
+	wantNice := nice
+	if os.Geteuid() == 0 {
+		wantNice = reloadNice
 	}
 	var b reloadBoost
 	if err := b.end(); err != nil || runtime.GOMAXPROCS(0) != procs || threadNice(t) != nice {
@@ -42,8 +47,8 @@ func TestReloadBoost(t *testing.T) {
 		if got := runtime.GOMAXPROCS(0); got != procs+reloadExtraPs {
 			t.Errorf("GOMAXPROCS %d during a reload, want %d", got, procs+reloadExtraPs)
 		}
-		if got := threadNice(t); got != reloadNice {
-			t.Errorf("the reloading thread runs at nice %d, want %d", got, reloadNice)
+		if got := threadNice(t); got != wantNice {
+			t.Errorf("the reloading thread runs at nice %d, want %d", got, wantNice)
 		}
 	}
 	for range 2 {
@@ -88,5 +93,28 @@ func TestReloadBoostPriorityEnds(t *testing.T) {
 	}
 	if got, n := runtime.GOMAXPROCS(0), threadNice(t); got != procs || n != nice {
 		t.Errorf("after the reload: GOMAXPROCS %d, nice %d; want %d and %d", got, n, procs, nice)
+	}
+}
+
+// TestMayRaiseTo: only root, or a RLIMIT_NICE that reaches the old value,
+// lets a reload lower its thread's priority (setrlimit(2): the limit is
+// 20 - nice).
+func TestMayRaiseTo(t *testing.T) {
+	for _, c := range []struct {
+		nice, euid int
+		limit      uint64
+		want       bool
+	}{
+		{0, 0, 0, true},
+		{0, 1000, 0, false}, // the default limit: no raising at all
+		{0, 1000, 20, true},
+		{0, 1000, 19, false},
+		{5, 1000, 15, true},
+		{-5, 1000, 20, false},
+		{0, 1000, unix.RLIM_INFINITY, true},
+	} {
+		if got := mayRaiseTo(c.nice, c.euid, c.limit); got != c.want {
+			t.Errorf("mayRaiseTo(%d, euid %d, RLIMIT_NICE %d) = %v, want %v", c.nice, c.euid, c.limit, got, c.want)
+		}
 	}
 }

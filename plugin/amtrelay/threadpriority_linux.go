@@ -22,8 +22,22 @@ func lowerThreadPriority() func() bool {
 		return nil
 	}
 	old := 20 - prio
-	if old >= reloadNice || unix.Setpriority(unix.PRIO_PROCESS, tid, reloadNice) != nil {
+	var limit unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NICE, &limit) != nil {
+		return nil
+	}
+	if old >= reloadNice || !mayRaiseTo(old, unix.Geteuid(), limit.Cur) || unix.Setpriority(unix.PRIO_PROCESS, tid, reloadNice) != nil {
 		return nil
 	}
 	return func() bool { return unix.Setpriority(unix.PRIO_PROCESS, tid, old) == nil }
+}
+
+// mayRaiseTo reports whether a process with effective user euid and
+// RLIMIT_NICE rlimNice may set a thread's nice value back to nice once it
+// has lowered it: root may (CAP_SYS_NICE), others down to 20 - rlimNice
+// (setrlimit(2)). A thread that could not be put back would stay at the
+// lower priority with its goroutine, and so would every later reload, with
+// no bound on how long: without it the reload keeps its priority.
+func mayRaiseTo(nice, euid int, rlimNice uint64) bool {
+	return euid == 0 || uint64(20-nice) <= rlimNice
 }
