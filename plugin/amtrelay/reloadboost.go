@@ -64,11 +64,11 @@ func (b *reloadBoost) begin() error {
 	runtime.GOMAXPROCS(b.procs + reloadExtraPs)
 	runtime.LockOSThread()
 	b.restore = nil
-	if restore := lowerThreadPriority(); restore != nil {
+	if putBack := lowerThreadPriority(); putBack != nil {
 		var once sync.Once
 		var ok bool
 		restore := func() bool {
-			once.Do(func() { ok = restore() })
+			once.Do(func() { ok = putBack() })
 			return ok
 		}
 		b.restore = restore
