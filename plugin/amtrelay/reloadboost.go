@@ -83,7 +83,7 @@ func (b *reloadBoost) begin() error {
 
 // end puts back what begin changed. It does nothing without a boost
 // running. begin lowers the priority only where it may raise it back
-// (root, or RLIMIT_NICE: mayRaiseTo); should that still fail, the
+// (CAP_SYS_NICE, or RLIMIT_NICE: mayRaiseTo); should that still fail, the
 // goroutine stays locked to the thread, so that nothing else runs on it
 // at the lower priority: it is caddy's, which only reloads.
 func (b *reloadBoost) end() error {

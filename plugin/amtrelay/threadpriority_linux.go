@@ -26,18 +26,31 @@ func lowerThreadPriority() func() bool {
 	if unix.Getrlimit(unix.RLIMIT_NICE, &limit) != nil {
 		return nil
 	}
-	if old >= reloadNice || !mayRaiseTo(old, unix.Geteuid(), limit.Cur) || unix.Setpriority(unix.PRIO_PROCESS, tid, reloadNice) != nil {
+	if old >= reloadNice || !mayRaiseTo(old, hasCapSysNice(), limit.Cur) || unix.Setpriority(unix.PRIO_PROCESS, tid, reloadNice) != nil {
 		return nil
 	}
 	return func() bool { return unix.Setpriority(unix.PRIO_PROCESS, tid, old) == nil }
 }
 
-// mayRaiseTo reports whether a process with effective user euid and
-// RLIMIT_NICE rlimNice may set a thread's nice value back to nice once it
-// has lowered it: root may (CAP_SYS_NICE), others down to 20 - rlimNice
-// (setrlimit(2)). A thread that could not be put back would stay at the
-// lower priority with its goroutine, and so would every later reload, with
-// no bound on how long: without it the reload keeps its priority.
-func mayRaiseTo(nice, euid int, rlimNice uint64) bool {
-	return euid == 0 || uint64(20-nice) <= rlimNice
+// mayRaiseTo reports whether a thread may set its nice value back to
+// nice once it has lowered it: with CAP_SYS_NICE, or within RLIMIT_NICE
+// rlimNice, which allows nice values down to 20 - rlimNice
+// (setrlimit(2)). Being root is not enough: a container's root usually
+// lacks CAP_SYS_NICE. A thread that could not be put back would stay at
+// the lower priority with its goroutine, and so would every later reload,
+// with no bound on how long: without the right the reload keeps its
+// priority.
+func mayRaiseTo(nice int, capSysNice bool, rlimNice uint64) bool {
+	return capSysNice || uint64(20-nice) <= rlimNice
+}
+
+// hasCapSysNice reports whether the calling thread's effective
+// capabilities include CAP_SYS_NICE (capget(2)).
+func hasCapSysNice() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData // version 3: 64 bits in two words
+	if unix.Capget(&hdr, &data[0]) != nil {
+		return false
+	}
+	return data[unix.CAP_SYS_NICE/32].Effective&(1<<(unix.CAP_SYS_NICE%32)) != 0
 }
